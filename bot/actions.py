@@ -1,0 +1,131 @@
+"""Neutral actions: what the policy engine and the cogs decide, and adapters perform.
+
+Every action goes through `BotCore.execute`, so a dry run can log and audit each one as "would ..."
+instead of performing it, and every network performs the same decision the same way.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.model import (
+    ChannelRef,
+    CommunityRef,
+    MemberRef,
+    MessageRef,
+    Relation,
+    UnverifiedPolicy,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Allow:
+    """Nothing to do; kept so a decision can be logged and tested as an explicit outcome."""
+
+
+@dataclass(frozen=True, slots=True)
+class HoldForMember:
+    """Keep an interaction for `for_member` to review; removing it is a separate action."""
+
+    for_member: MemberRef
+    relation: Relation
+    message: MessageRef
+    sender: MemberRef
+    content: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class RemoveMessage:
+    message: MessageRef
+    sender: MemberRef
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class RemoveReaction:
+    message: MessageRef
+    reactor: MemberRef
+    emoji: str
+    reaction_id: str | None
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class NotifySender:
+    """Tell the sender, privately and politely, why something was stopped and how to verify."""
+
+    member: MemberRef
+    community: CommunityRef
+    channel: ChannelRef | None
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class SetBadge:
+    member: MemberRef
+    community: CommunityRef
+    on: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ApplyPolicy:
+    scope: CommunityRef | ChannelRef
+    policy: UnverifiedPolicy
+
+
+@dataclass(frozen=True, slots=True)
+class SendDirect:
+    member: MemberRef
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class PostToChannel:
+    channel: ChannelRef
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class NotifyAdmins:
+    community: CommunityRef
+    text: str
+
+
+Action = (
+    Allow
+    | HoldForMember
+    | RemoveMessage
+    | RemoveReaction
+    | NotifySender
+    | SetBadge
+    | ApplyPolicy
+    | SendDirect
+    | PostToChannel
+    | NotifyAdmins
+)
+
+
+def describe(action: Action) -> str:
+    """A one-line, human-readable account of an action for logs and the audit trail."""
+    match action:
+        case Allow():
+            return "allow"
+        case HoldForMember(for_member=m, relation=r, message=msg, sender=s):
+            return f"hold {r.value} {msg.id} from {s.id} for {m.id}"
+        case RemoveMessage(message=msg, sender=s, reason=why):
+            return f"remove message {msg.id} from {s.id} ({why})"
+        case RemoveReaction(message=msg, reactor=r, emoji=e, reason=why):
+            return f"remove reaction {e} by {r.id} on {msg.id} ({why})"
+        case NotifySender(member=m, reason=why):
+            return f"tell {m.id} how to verify ({why})"
+        case SetBadge(member=m, community=c, on=on):
+            return f"{'grant' if on else 'remove'} badge for {m.id} in {c.id}"
+        case ApplyPolicy(scope=scope, policy=p):
+            return f"apply policy {p.value} to {scope.id}"
+        case SendDirect(member=m):
+            return f"send a direct message to {m.id}"
+        case PostToChannel(channel=ch):
+            return f"post in {ch.id}"
+        case NotifyAdmins(community=c):
+            return f"notify admins of {c.id}"

@@ -1,0 +1,1 @@
+"""One adapter per chat network; the only place that knows discord.py or matrix-nio."""

@@ -1,0 +1,115 @@
+"""The contract between the core and a chat network.
+
+An adapter turns its network's traffic into neutral events (pushed into an `EventSink`) and
+performs neutral actions. It holds no feature logic: permission checks, decisions and storage
+belong to the core, the policy engine and the cogs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
+
+from bot.model import (
+    ChannelRef,
+    CommandInvocation,
+    CommandSpec,
+    CommunityRef,
+    Event,
+    MemberRef,
+    MessageRef,
+    Network,
+    UnverifiedPolicy,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Capabilities:
+    """What a network can do natively, so cogs can choose the strongest tool available."""
+
+    native_pre_send_filter: bool = False  # e.g. Discord AutoMod blocks before delivery
+    ephemeral_replies: bool = False  # answers only the invoker can see, in place
+    native_read_only: bool = True  # channel permissions / power levels enforce read_only
+    native_verified_only: bool = True  # overwrites / restricted join rules
+    command_prefix: str = "/"  # how commands are written in help texts
+
+
+class AdapterError(Exception):
+    """An action could not be performed; the message says why in words an admin can act on."""
+
+
+class AdapterState(Protocol):
+    """Small durable values an adapter keeps across restarts (a sync token, DM room ids)."""
+
+    async def get(self, key: str) -> str | None: ...
+
+    async def set(self, key: str, value: str) -> None: ...
+
+
+class EventSink(Protocol):
+    """Where an adapter pushes what happened. Implemented by the core."""
+
+    async def handle_event(self, adapter: ChatAdapter, event: Event) -> None: ...
+
+    async def handle_command(self, adapter: ChatAdapter, invocation: CommandInvocation) -> None: ...
+
+
+@runtime_checkable
+class ChatAdapter(Protocol):
+    network: Network
+    capabilities: Capabilities
+
+    async def start(self, sink: EventSink) -> None:
+        """Connect and begin pushing events; returns once connected (runs on in tasks)."""
+        ...
+
+    async def stop(self) -> None: ...
+
+    async def register_commands(self, specs: Sequence[CommandSpec]) -> None: ...
+
+    def parse_member(self, text: str) -> MemberRef | None:
+        """Read a member reference typed by a person (mention, pill, id); None if it is none."""
+        ...
+
+    def parse_channel(self, text: str, community: CommunityRef) -> ChannelRef | None: ...
+
+    def display(self, member: MemberRef) -> str:
+        """How to name a member in a message (a mention), without storing any name."""
+        ...
+
+    async def respond(self, invocation: CommandInvocation, text: str, *, private: bool = True) -> None:
+        """Answer a command: ephemerally or in a direct-message room when `private`."""
+        ...
+
+    async def send_direct(self, member: MemberRef, text: str) -> None: ...
+
+    async def post(self, channel: ChannelRef, text: str) -> None: ...
+
+    async def notify_admins(self, community: CommunityRef, text: str) -> None:
+        """Tell a community's admins something they must act on (the log channel/room)."""
+        ...
+
+    async def remove_message(self, message: MessageRef, reason: str) -> None: ...
+
+    async def remove_reaction(
+        self, message: MessageRef, reactor: MemberRef, emoji: str, reaction_id: str | None, reason: str
+    ) -> None: ...
+
+    async def set_badge(self, member: MemberRef, community: CommunityRef, on: bool) -> None: ...
+
+    async def apply_policy(
+        self, scope: CommunityRef | ChannelRef, policy: UnverifiedPolicy
+    ) -> None: ...
+
+    def communities(self) -> Sequence[CommunityRef]:
+        """The communities this adapter currently serves."""
+        ...
+
+    async def member_communities(self, member: MemberRef) -> Sequence[CommunityRef]:
+        """The served communities the member belongs to (to grant a badge everywhere at once)."""
+        ...
+
+    def badge_holders(self, community: CommunityRef) -> AsyncIterator[MemberRef]:
+        """Members who carry the badge now, to reconcile with the database at start."""
+        ...

@@ -1,0 +1,92 @@
+"""Turn what a person typed (or picked) into a command's typed values, the same on every network.
+
+Discord hands over named option values; Matrix hands over words. Both are checked here against
+the `CommandSpec`, so a malformed command gets the same clear usage line everywhere.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.adapters.base import ChatAdapter
+from bot.model import CommandInvocation, CommandSpec, CommandError, ParamKind, ParamSpec
+
+
+def usage_error(spec: CommandSpec, prefix: str, problem: str) -> CommandError:
+    return CommandError(f"{problem}\nUsage: {spec.usage(prefix)}\n{spec.help}")
+
+
+def _convert(
+    spec: CommandSpec, param: ParamSpec, raw: str, invocation: CommandInvocation,
+    adapter: ChatAdapter, prefix: str,
+) -> Any:
+    text = raw.strip()
+    if param.kind is ParamKind.CHOICE:
+        value = text.lower()
+        if value not in param.choices:
+            raise usage_error(
+                spec, prefix, f"{param.name} must be one of {', '.join(param.choices)}, not {text!r}."
+            )
+        return value
+    if param.kind is ParamKind.MEMBER:
+        member = adapter.parse_member(text)
+        if member is None:
+            raise usage_error(spec, prefix, f"{text!r} is not a member I can recognise.")
+        return member
+    if param.kind is ParamKind.CHANNEL:
+        if invocation.community is None:
+            raise usage_error(spec, prefix, "Name a channel from inside a community.")
+        channel = adapter.parse_channel(text, invocation.community)
+        if channel is None:
+            raise usage_error(spec, prefix, f"{text!r} is not a channel of this community.")
+        return channel
+    if param.kind is ParamKind.INTEGER:
+        try:
+            return int(text.lstrip("#"))
+        except ValueError:
+            raise usage_error(spec, prefix, f"{param.name} must be a whole number, not {text!r}.") from None
+    if not text:
+        raise usage_error(spec, prefix, f"{param.name} must not be empty.")
+    return text
+
+
+def bind_arguments(
+    spec: CommandSpec, invocation: CommandInvocation, adapter: ChatAdapter
+) -> dict[str, Any]:
+    """Map named args and positional words onto the spec's params; raise CommandError if off."""
+    prefix = adapter.capabilities.command_prefix
+    named = dict(invocation.args)
+    unknown = set(named) - {p.name for p in spec.params}
+    if unknown:
+        raise usage_error(spec, prefix, f"Unknown option {', '.join(sorted(unknown))}.")
+    words = list(invocation.positional)
+    values: dict[str, Any] = {}
+    for index, param in enumerate(spec.params):
+        raw: str | None = named.get(param.name)
+        if raw is None and words:
+            is_last = index == len(spec.params) - 1
+            if param.kind is ParamKind.TEXT and is_last:
+                raw, words = " ".join(words), []
+            elif _is_optional_choice_mismatch(param, words[0], spec, index):
+                raw = None
+            else:
+                raw = words.pop(0)
+        if raw is None:
+            if param.required:
+                raise usage_error(spec, prefix, f"Missing {param.name}.")
+            continue
+        values[param.name] = _convert(spec, param, raw, invocation, adapter, prefix)
+    if words:
+        raise usage_error(spec, prefix, f"Too many words: {' '.join(words)!r}.")
+    return values
+
+
+def _is_optional_choice_mismatch(param: ParamSpec, word: str, spec: CommandSpec, index: int) -> bool:
+    """An optional leading param that the word cannot be (e.g. `!policy read_only` with an
+    optional channel first) is skipped, so text commands read naturally."""
+    if param.required or index + 1 >= len(spec.params):
+        return False
+    following = spec.params[index + 1]
+    if following.kind is ParamKind.CHOICE and word.lower() in following.choices:
+        return param.kind is not ParamKind.CHOICE or word.lower() not in param.choices
+    return False

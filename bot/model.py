@@ -1,0 +1,286 @@
+"""Neutral types shared by the core, the cogs and every adapter.
+
+Adapters translate their network into these frozen values and back; cogs and the policy engine
+see nothing else. Account ids are the network's stable ids (a Discord snowflake, a Matrix user id),
+never display names, so nothing here identifies a person beyond the account itself.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal, TypeAlias
+
+Network: TypeAlias = Literal["discord", "matrix"]
+NETWORKS: tuple[Network, ...] = ("discord", "matrix")
+
+
+class Role(enum.IntEnum):
+    """What a member may do in a community; decides command access and policy exemptions."""
+
+    MEMBER = 0
+    MODERATOR = 1
+    ADMIN = 2
+
+
+class FilterLevel(enum.StrEnum):
+    """A member's own choice of what unverified accounts may do to them."""
+
+    OFF = "off"
+    REPLIES = "replies"
+    ALL = "all"
+
+    def describe(self) -> str:
+        return {
+            FilterLevel.OFF: "off: everyone can reply to, mention and react to you",
+            FilterLevel.REPLIES: (
+                "replies: replies, mentions and reactions from unverified accounts are held for you"
+            ),
+            FilterLevel.ALL: (
+                "all: as 'replies', plus posts by unverified accounts in threads you started"
+                " and direct messages relayed by the bot"
+            ),
+        }[self]
+
+
+class UnverifiedPolicy(enum.StrEnum):
+    """An admin's rule for unverified members in a community or a channel."""
+
+    OPEN = "open"
+    LIMITED = "limited"
+    READ_ONLY = "read_only"
+    VERIFIED_ONLY = "verified_only"
+
+    def describe(self) -> str:
+        return {
+            UnverifiedPolicy.OPEN: "open: unverified members take part like everyone else",
+            UnverifiedPolicy.LIMITED: (
+                "limited: unverified members cannot post links, attachments or mass mentions,"
+                " and may send only a few messages a minute"
+            ),
+            UnverifiedPolicy.READ_ONLY: "read only: unverified members can read but not post",
+            UnverifiedPolicy.VERIFIED_ONLY: "verified only: only verified members can join or see it",
+        }[self]
+
+
+class Relation(enum.StrEnum):
+    """How an interaction touches a member other than its sender."""
+
+    REPLY = "reply"
+    MENTION = "mention"
+    REACTION = "reaction"
+    THREAD_POST = "thread_post"
+    DIRECT = "direct"
+
+
+class Access(enum.IntEnum):
+    """Who may run a command; checked centrally by the core, never in adapters."""
+
+    MEMBER = Role.MEMBER
+    MODERATOR = Role.MODERATOR
+    ADMIN = Role.ADMIN
+
+
+# --- references ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class CommunityRef:
+    """A Discord guild or a Matrix space (or a configured set of rooms)."""
+
+    network: Network
+    id: str
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelRef:
+    """A Discord channel or thread, a Matrix room."""
+
+    community: CommunityRef
+    id: str
+
+    @property
+    def network(self) -> Network:
+        return self.community.network
+
+
+@dataclass(frozen=True, slots=True)
+class MemberRef:
+    """An account on one network. The same account may sit in several communities."""
+
+    network: Network
+    id: str
+
+
+@dataclass(frozen=True, slots=True)
+class MessageRef:
+    channel: ChannelRef
+    id: str
+
+    @property
+    def network(self) -> Network:
+        return self.channel.community.network
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """The account behind an event, with what the adapter knows about its standing."""
+
+    member: MemberRef
+    role: Role = Role.MEMBER
+    is_bot: bool = False
+    is_self: bool = False  # the bot's own account: always ignored
+
+
+# --- events -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class MessagePosted:
+    message: MessageRef
+    sender: Actor
+    text: str = ""
+    reply_to_author: MemberRef | None = None
+    mentioned: tuple[MemberRef, ...] = ()
+    mentions_everyone: bool = False
+    thread_starter: MemberRef | None = None
+    has_link: bool = False
+    has_attachment: bool = False
+    is_direct: bool = False  # a direct-message room/channel with the bot
+    at: datetime | None = None
+
+    @property
+    def community(self) -> CommunityRef:
+        return self.message.channel.community
+
+
+@dataclass(frozen=True, slots=True)
+class ReactionAdded:
+    message: MessageRef
+    sender: Actor
+    emoji: str
+    message_author: MemberRef | None = None
+    reaction_id: str | None = None  # Matrix: the reaction event id; Discord: None
+    at: datetime | None = None
+
+    @property
+    def community(self) -> CommunityRef:
+        return self.message.channel.community
+
+
+@dataclass(frozen=True, slots=True)
+class MemberJoined:
+    community: CommunityRef
+    member: MemberRef
+    channel: ChannelRef | None = None  # Matrix: the room joined
+
+
+@dataclass(frozen=True, slots=True)
+class MemberLeft:
+    community: CommunityRef
+    member: MemberRef
+    channel: ChannelRef | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CommunityAdded:
+    """The bot joined or was given a community (or a room was added to one)."""
+
+    community: CommunityRef
+    channel: ChannelRef | None = None
+
+
+Event: TypeAlias = MessagePosted | ReactionAdded | MemberJoined | MemberLeft | CommunityAdded
+
+
+# --- commands -----------------------------------------------------------------------------------
+
+
+class ParamKind(enum.StrEnum):
+    TEXT = "text"  # the rest of the line on text networks
+    WORD = "word"
+    CHOICE = "choice"
+    MEMBER = "member"
+    CHANNEL = "channel"
+    INTEGER = "integer"
+
+
+@dataclass(frozen=True, slots=True)
+class ParamSpec:
+    name: str
+    kind: ParamKind
+    help: str
+    required: bool = True
+    choices: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class CommandSpec:
+    """One command, rendered by each adapter natively (slash command, `!name` text command)."""
+
+    name: str
+    help: str
+    params: tuple[ParamSpec, ...] = ()
+    access: Access = Access.MEMBER
+    direct_ok: bool = False  # may be run in a direct-message room, outside any community
+
+    def usage(self, prefix: str = "") -> str:
+        parts = [f"{prefix}{self.name}"]
+        for p in self.params:
+            label = "|".join(p.choices) if p.choices else p.name
+            parts.append(f"<{label}>" if p.required else f"[{label}]")
+        return " ".join(parts)
+
+
+@dataclass(frozen=True, slots=True)
+class CommandInvocation:
+    """What an adapter hands the core when someone runs a command; the core parses and checks.
+
+    `args` holds named values (Discord options) and `positional` raw words (Matrix text); the core
+    maps both onto the command's parameters so validation is the same on every network.
+    `reply_handle` is opaque to everyone but the adapter (an interaction, a room id).
+    """
+
+    name: str
+    community: CommunityRef | None
+    channel: ChannelRef | None
+    invoker: Actor
+    args: tuple[tuple[str, str], ...] = ()
+    positional: tuple[str, ...] = ()
+    rest: str = ""
+    reply_handle: Any = None
+    event_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CommandContext:
+    """A validated command: the handler's view of who asked, where, and with what."""
+
+    invocation: CommandInvocation
+    spec: CommandSpec
+    values: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def member(self) -> MemberRef:
+        return self.invocation.invoker.member
+
+    @property
+    def role(self) -> Role:
+        return self.invocation.invoker.role
+
+    @property
+    def community(self) -> CommunityRef | None:
+        return self.invocation.community
+
+    @property
+    def channel(self) -> ChannelRef | None:
+        return self.invocation.channel
+
+    @property
+    def network(self) -> Network:
+        return self.invocation.invoker.member.network
+
+
+class CommandError(Exception):
+    """A command could not run as asked; the message is shown to the person as is."""

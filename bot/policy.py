@@ -1,0 +1,232 @@
+"""The policy engine: facts in, actions out. Pure — no I/O, no awaits, no clock of its own.
+
+Semantics (the same on every network):
+
+* A sender is **verified** in a community when it has a verification record that is neither
+  revoked nor expired, at a level the community accepts (`is_verified`).
+* A sender is **exempt** from everything here when it is the bot itself, a moderator or admin of
+  the community, or verified. Other bots are exempt unless the community counts bots as
+  unverified. The bot's own events produce no action at all.
+* **Member filters** (each member's own choice) hold interactions aimed at that member from
+  non-exempt senders:
+    - ``off``: nothing is held (the default).
+    - ``replies``: replies to, mentions of and reactions on the member's messages are held.
+    - ``all``: as ``replies``, plus posts in threads the member started; direct messages the
+      bot would relay to the member are refused (`may_relay_direct`).
+  A held message is removed once, held for every member whose filter stopped it, and the sender
+  is told how to verify at most once per cooldown.
+* **Admin policy** for non-exempt senders, per community and overridable per channel (a channel's
+  own policy always beats the community's; with neither, ``open``):
+    - ``open``: nothing is limited.
+    - ``limited``: messages with links, attachments or mass mentions (``@everyone``/``@room`` or
+      at least the threshold of mentioned members) are removed, as is every message past the
+      per-minute allowance. Reactions are allowed.
+    - ``read_only``: every message and reaction is removed (the native permission normally
+      stops them first; this is the fallback while the platform cannot).
+    - ``verified_only``: as ``read_only``; natively, non-verified members cannot join or see.
+  An admin-policy removal takes precedence over member filters: the interaction is removed, not
+  held, and the sender is told why (within the cooldown).
+* Direct-message rooms with the bot are outside any community policy.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from bot.actions import (
+    Action,
+    Allow,
+    HoldForMember,
+    NotifySender,
+    RemoveMessage,
+    RemoveReaction,
+)
+from bot.model import (
+    Actor,
+    FilterLevel,
+    MemberRef,
+    MessagePosted,
+    ReactionAdded,
+    Relation,
+    Role,
+    UnverifiedPolicy,
+)
+from bot.storage.records import VerificationRecord
+
+Interaction = MessagePosted | ReactionAdded
+
+# Which relations each filter level holds. `DIRECT` is decided by `may_relay_direct`.
+HELD_RELATIONS: dict[FilterLevel, frozenset[Relation]] = {
+    FilterLevel.OFF: frozenset(),
+    FilterLevel.REPLIES: frozenset({Relation.REPLY, Relation.MENTION, Relation.REACTION}),
+    FilterLevel.ALL: frozenset(
+        {Relation.REPLY, Relation.MENTION, Relation.REACTION, Relation.THREAD_POST}
+    ),
+}
+
+# When one interaction touches a member in several ways, the hold names the most direct one.
+_RELATION_RANK = (Relation.REPLY, Relation.MENTION, Relation.REACTION, Relation.THREAD_POST)
+
+
+@dataclass(frozen=True, slots=True)
+class PolicySettings:
+    """The community's knobs, resolved from config."""
+
+    accepted_levels: frozenset[str]
+    limited_messages_per_minute: int = 5
+    mass_mention_threshold: int = 5
+    bots_count_as_unverified: bool = False
+    notice_cooldown: timedelta = timedelta(minutes=10)
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """A member the interaction touches, how, and the filter that member chose."""
+
+    member: MemberRef
+    relation: Relation
+    filter: FilterLevel
+
+
+def is_verified(
+    record: VerificationRecord | None, accepted_levels: frozenset[str], now: datetime
+) -> bool:
+    if record is None or record.revoked_at is not None:
+        return False
+    if record.expires_at is not None and record.expires_at <= now:
+        return False
+    return record.level in accepted_levels
+
+
+def is_exempt(sender: Actor, verified: bool, settings: PolicySettings) -> bool:
+    if sender.is_self or verified or sender.role >= Role.MODERATOR:
+        return True
+    return sender.is_bot and not settings.bots_count_as_unverified
+
+
+def effective_policy(
+    community_policy: UnverifiedPolicy | None, channel_policy: UnverifiedPolicy | None
+) -> UnverifiedPolicy:
+    """A channel's own policy beats the community's; with neither, the channel is open."""
+    if channel_policy is not None:
+        return channel_policy
+    return community_policy if community_policy is not None else UnverifiedPolicy.OPEN
+
+
+def touched_members(event: Interaction) -> list[tuple[MemberRef, Relation]]:
+    """Members (other than the sender) an interaction touches, each once, most direct first."""
+    found: dict[MemberRef, Relation] = {}
+
+    def add(member: MemberRef | None, relation: Relation) -> None:
+        if member is None or member == event.sender.member:
+            return
+        current = found.get(member)
+        if current is None or _RELATION_RANK.index(relation) < _RELATION_RANK.index(current):
+            found[member] = relation
+
+    if isinstance(event, ReactionAdded):
+        add(event.message_author, Relation.REACTION)
+    else:
+        add(event.reply_to_author, Relation.REPLY)
+        for member in event.mentioned:
+            add(member, Relation.MENTION)
+        add(event.thread_starter, Relation.THREAD_POST)
+    return list(found.items())
+
+
+def may_relay_direct(sender_verified: bool, recipient_filter: FilterLevel) -> bool:
+    """Whether the bot may relay a direct message from the sender to a member."""
+    return sender_verified or recipient_filter is not FilterLevel.ALL
+
+
+def may_notify(last_notice: datetime | None, now: datetime, cooldown: timedelta) -> bool:
+    return last_notice is None or now - last_notice >= cooldown
+
+
+def _policy_violation(
+    event: Interaction, policy: UnverifiedPolicy, recent_messages: int, settings: PolicySettings
+) -> str | None:
+    """Why an admin policy forbids this interaction from an unverified sender, or None."""
+    if policy is UnverifiedPolicy.OPEN:
+        return None
+    if policy in (UnverifiedPolicy.READ_ONLY, UnverifiedPolicy.VERIFIED_ONLY):
+        where = "read-only" if policy is UnverifiedPolicy.READ_ONLY else "for verified members only"
+        return f"this channel is {where} for unverified accounts"
+    if isinstance(event, ReactionAdded):
+        return None
+    if event.has_link:
+        return "links from unverified accounts are not allowed here"
+    if event.has_attachment:
+        return "attachments from unverified accounts are not allowed here"
+    if event.mentions_everyone or len(set(event.mentioned)) >= settings.mass_mention_threshold:
+        return "mass mentions from unverified accounts are not allowed here"
+    if recent_messages > settings.limited_messages_per_minute:
+        return (
+            f"unverified accounts may send {settings.limited_messages_per_minute} messages a"
+            " minute here"
+        )
+    return None
+
+
+def _remove(event: Interaction, reason: str) -> Action:
+    if isinstance(event, ReactionAdded):
+        return RemoveReaction(
+            event.message, event.sender.member, event.emoji, event.reaction_id, reason
+        )
+    return RemoveMessage(event.message, event.sender.member, reason)
+
+
+def decide(
+    event: Interaction,
+    *,
+    sender_verified: bool,
+    targets: Sequence[Target],
+    community_policy: UnverifiedPolicy | None,
+    channel_policy: UnverifiedPolicy | None,
+    settings: PolicySettings,
+    recent_messages: int,
+    last_notice: datetime | None,
+    now: datetime,
+) -> list[Action]:
+    """Decide what happens to one message or reaction. `[Allow()]` when nothing is done.
+
+    `recent_messages` counts the sender's messages in the last minute, this one included;
+    `last_notice` is when the sender was last told how to verify in this community.
+    """
+    sender = event.sender
+    if sender.is_self:
+        return []
+    if is_exempt(sender, sender_verified, settings):
+        return [Allow()]
+    notify = may_notify(last_notice, now, settings.notice_cooldown)
+    channel = event.message.channel
+    community = channel.community
+
+    is_direct = isinstance(event, MessagePosted) and event.is_direct
+    if not is_direct:
+        policy = effective_policy(community_policy, channel_policy)
+        violation = _policy_violation(event, policy, recent_messages, settings)
+        if violation is not None:
+            actions: list[Action] = [_remove(event, violation)]
+            if notify:
+                actions.append(NotifySender(sender.member, community, channel, violation))
+            return actions
+
+    holds: list[Action] = []
+    for target in targets:
+        if target.member == sender.member or target.relation not in HELD_RELATIONS[target.filter]:
+            continue
+        reason = f"{target.relation.value} from an unverified account"
+        content = event.text if isinstance(event, MessagePosted) else event.emoji
+        holds.append(
+            HoldForMember(target.member, target.relation, event.message, sender.member, content, reason)
+        )
+    if not holds:
+        return [Allow()]
+    notice = "the member you interacted with accepts replies, mentions and reactions only from verified accounts"
+    actions = [*holds, _remove(event, "held by a member's filter for unverified accounts")]
+    if notify:
+        actions.append(NotifySender(sender.member, community, channel, notice))
+    return actions

@@ -1,0 +1,224 @@
+"""The per-message hot path reads facts from here, never from the database.
+
+Facts are loaded on first use and kept in bounded LRU maps. Every write goes through this class:
+the database first, then the cache, so a crash between the two loses nothing (the next load reads
+the database) and a reader never sees a value the database does not hold. With several bot
+processes on one PostgreSQL database, each write also publishes an invalidation that the other
+processes' caches apply (see `bot.storage.invalidation`).
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict, deque
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import Generic, TypeVar
+
+from bot.model import CommunityRef, FilterLevel, MemberRef, UnverifiedPolicy
+from bot.storage.records import CommunityPolicies, VerificationRecord
+from bot.storage.repo import Store
+
+K = TypeVar("K")
+V = TypeVar("V")
+_MISSING = object()
+
+Invalidate = Callable[[str, tuple[str, ...]], Awaitable[None]]
+
+
+class LRU(Generic[K, V]):
+    """A bounded map that forgets the least recently used entry first."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._data: OrderedDict[K, V] = OrderedDict()
+        self.hits = 0
+        self.misses = 0
+
+    def get(self, key: K) -> V | object:
+        try:
+            value = self._data[key]
+        except KeyError:
+            self.misses += 1
+            return _MISSING
+        self._data.move_to_end(key)
+        self.hits += 1
+        return value
+
+    def put(self, key: K, value: V) -> None:
+        self._data[key] = value
+        self._data.move_to_end(key)
+        while len(self._data) > self.size:
+            self._data.popitem(last=False)
+
+    def drop(self, key: K) -> None:
+        self._data.pop(key, None)
+
+    def clear(self) -> None:
+        self._data.clear()
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+
+class RateWindow:
+    """Messages per member in the last minute, for the `limited` policy. In memory on purpose:
+    a restart forgetting a minute of counts is harmless, and a write per message is not."""
+
+    def __init__(self, window_seconds: float = 60.0, max_tracked: int = 100_000) -> None:
+        self.window = window_seconds
+        self._seen: OrderedDict[tuple[str, str, str], deque[float]] = OrderedDict()
+        self._max = max_tracked
+
+    def hit(self, community: CommunityRef, member: MemberRef, now: float) -> int:
+        """Count one message and return how many the member sent within the window."""
+        key = (community.network, community.id, member.id)
+        times = self._seen.get(key)
+        if times is None:
+            times = deque()
+            self._seen[key] = times
+            if len(self._seen) > self._max:
+                self._seen.popitem(last=False)
+        else:
+            self._seen.move_to_end(key)
+        while times and now - times[0] >= self.window:
+            times.popleft()
+        times.append(now)
+        return len(times)
+
+
+class ReadCache:
+    """Cached facts (verification, filter levels, policies, last notices) in front of `Store`."""
+
+    def __init__(self, store: Store, size: int = 100_000) -> None:
+        self.store = store
+        self._verifications: LRU[tuple[str, str], VerificationRecord | None] = LRU(size)
+        self._filters: LRU[tuple[str, str, str], FilterLevel | None] = LRU(size)
+        self._policies: LRU[tuple[str, str], CommunityPolicies] = LRU(max(1000, size // 100))
+        self._notices: LRU[tuple[str, str, str], datetime | None] = LRU(size)
+        self.rates = RateWindow()
+        self.publish: Invalidate | None = None  # set when cross-process invalidation runs
+
+    # --- reads (hot path) ---------------------------------------------------------------------
+
+    async def verification(self, member: MemberRef) -> VerificationRecord | None:
+        key = (member.network, member.id)
+        found = self._verifications.get(key)
+        if found is _MISSING:
+            record = await self.store.get_verification(member)
+            self._verifications.put(key, record)
+            return record
+        return found  # type: ignore[return-value]
+
+    async def filter_level(self, community: CommunityRef, member: MemberRef) -> FilterLevel | None:
+        key = (member.network, community.id, member.id)
+        found = self._filters.get(key)
+        if found is _MISSING:
+            level = await self.store.get_filter(community, member)
+            self._filters.put(key, level)
+            return level
+        return found  # type: ignore[return-value]
+
+    async def policies(self, community: CommunityRef) -> CommunityPolicies:
+        key = (community.network, community.id)
+        found = self._policies.get(key)
+        if found is _MISSING:
+            policies = await self.store.get_policies(community)
+            self._policies.put(key, policies)
+            return policies
+        return found  # type: ignore[return-value]
+
+    async def last_notice(self, community: CommunityRef, member: MemberRef) -> datetime | None:
+        key = (member.network, community.id, member.id)
+        found = self._notices.get(key)
+        if found is _MISSING:
+            at = await self.store.get_notice(community, member)
+            self._notices.put(key, at)
+            return at
+        return found  # type: ignore[return-value]
+
+    # --- writes: database first, then cache ---------------------------------------------------
+
+    async def save_verification(self, record: VerificationRecord) -> None:
+        await self.store.save_verification(record)
+        self._verifications.put((record.network, record.account_id), record)
+        await self._publish("verification", record.network, record.account_id)
+
+    async def revoke_verification(
+        self, member: MemberRef, *, by: str, reason: str, at: datetime
+    ) -> VerificationRecord | None:
+        record = await self.store.revoke_verification(member, by=by, reason=reason, at=at)
+        self._verifications.drop((member.network, member.id))
+        await self._publish("verification", member.network, member.id)
+        return record
+
+    async def delete_verification(self, member: MemberRef) -> bool:
+        removed = await self.store.delete_verification(member)
+        self._verifications.put((member.network, member.id), None)
+        await self._publish("verification", member.network, member.id)
+        return removed
+
+    async def set_filter(
+        self, community: CommunityRef, member: MemberRef, level: FilterLevel, at: datetime
+    ) -> None:
+        await self.store.set_filter(community, member, level, at)
+        self._filters.put((member.network, community.id, member.id), level)
+        await self._publish("filter", member.network, community.id, member.id)
+
+    async def set_policy(
+        self,
+        community: CommunityRef,
+        channel_id: str | None,
+        policy: UnverifiedPolicy,
+        *,
+        by: str | None,
+        at: datetime,
+    ) -> None:
+        await self.store.set_policy(community, channel_id, policy, by=by, at=at)
+        self._policies.drop((community.network, community.id))
+        await self._publish("policy", community.network, community.id)
+
+    async def note_notice(self, community: CommunityRef, member: MemberRef, at: datetime) -> None:
+        await self.store.set_notice(community, member, at)
+        self._notices.put((member.network, community.id, member.id), at)
+
+    def forget_member(self, member: MemberRef) -> None:
+        """Drop everything cached about an account (after erasure)."""
+        self._verifications.drop((member.network, member.id))
+        for lru in (self._filters, self._notices):
+            for key in [k for k in lru._data if k[0] == member.network and k[2] == member.id]:
+                lru.drop(key)
+
+    # --- invalidation -------------------------------------------------------------------------
+
+    def apply_invalidation(self, kind: str, key: tuple[str, ...]) -> None:
+        """Forget a fact another process changed; the next read reloads it."""
+        if kind == "verification" and len(key) == 2:
+            self._verifications.drop((key[0], key[1]))
+        elif kind == "filter" and len(key) == 3:
+            self._filters.drop((key[0], key[1], key[2]))
+        elif kind == "policy" and len(key) == 2:
+            self._policies.drop((key[0], key[1]))
+        elif kind == "all":
+            self.clear()
+
+    def clear(self) -> None:
+        for lru in (self._verifications, self._filters, self._policies, self._notices):
+            lru.clear()
+
+    async def _publish(self, kind: str, *key: str) -> None:
+        if self.publish is not None:
+            await self.publish(kind, key)
+
+    def stats(self) -> dict[str, int]:
+        return {
+            "verifications": len(self._verifications),
+            "filters": len(self._filters),
+            "policies": len(self._policies),
+            "hits": sum(
+                lru.hits for lru in (self._verifications, self._filters, self._policies, self._notices)
+            ),
+            "misses": sum(
+                lru.misses
+                for lru in (self._verifications, self._filters, self._policies, self._notices)
+            ),
+        }

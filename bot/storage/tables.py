@@ -1,0 +1,258 @@
+"""Database tables (SQLAlchemy 2 declarative).
+
+Privacy by design: no column holds a person's name, e-mail address, document or a provider's raw
+subject id. A person is known only by the chat account id the network gives us and, once verified,
+a keyed hash of (issuer, subject) that cannot be reversed without the server's key.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+ID = String(255)  # account, community, channel and message ids of either network
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware datetimes on every backend (SQLite drops the zone otherwise)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError("naive datetime given to the database; use datetime.now(UTC)")
+        return value
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class Verification(Base):
+    """One account's current verification. Re-verifying replaces it; revoking keeps it, marked."""
+
+    __tablename__ = "verifications"
+    __table_args__ = (UniqueConstraint("network", "account_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    network: Mapped[str] = mapped_column(String(16))
+    account_id: Mapped[str] = mapped_column(ID)
+    method: Mapped[str] = mapped_column(String(32))
+    level: Mapped[str] = mapped_column(String(32))
+    identity_hash: Mapped[str] = mapped_column(String(64), index=True)
+    verified_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    revoked_by: Mapped[str | None] = mapped_column(ID)
+    revoke_reason: Mapped[str | None] = mapped_column(Text)
+
+
+class IdentityBinding(Base):
+    """Which accounts an identity holds in a community: enforces 'one identity, N accounts'."""
+
+    __tablename__ = "identity_bindings"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    network: Mapped[str] = mapped_column(String(16))
+    community_id: Mapped[str] = mapped_column(ID)
+    identity_hash: Mapped[str] = mapped_column(String(64))
+    account_id: Mapped[str] = mapped_column(ID)
+    bound_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    __table_args__ = (
+        UniqueConstraint("network", "community_id", "account_id"),
+        Index(None, "network", "community_id", "identity_hash"),
+    )
+
+
+class MemberFilter(Base):
+    __tablename__ = "member_filters"
+    __table_args__ = (UniqueConstraint("network", "community_id", "account_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    network: Mapped[str] = mapped_column(String(16))
+    community_id: Mapped[str] = mapped_column(ID)
+    account_id: Mapped[str] = mapped_column(ID)
+    level: Mapped[str] = mapped_column(String(16))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class ScopePolicy(Base):
+    """An admin's policy for unverified members: community-wide (channel_id '') or per channel."""
+
+    __tablename__ = "policies"
+    __table_args__ = (UniqueConstraint("network", "community_id", "channel_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    network: Mapped[str] = mapped_column(String(16))
+    community_id: Mapped[str] = mapped_column(ID)
+    channel_id: Mapped[str] = mapped_column(ID, default="")
+    policy: Mapped[str] = mapped_column(String(16))
+    set_by: Mapped[str | None] = mapped_column(ID)
+    set_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class PendingCheck(Base):
+    """A verification under way; survives restarts. `state` holds method data (PKCE verifier,
+    nonce, hashed code, attempts) and never a name or address."""
+
+    __tablename__ = "pending_checks"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    network: Mapped[str] = mapped_column(String(16))
+    account_id: Mapped[str] = mapped_column(ID)
+    community_id: Mapped[str | None] = mapped_column(ID)
+    method: Mapped[str | None] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    state: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    __table_args__ = (Index(None, "network", "account_id"),)
+
+
+class HeldItem(Base):
+    """An interaction a member's filter stopped, kept for that member to review."""
+
+    __tablename__ = "held_items"
+    __table_args__ = (
+        UniqueConstraint("network", "message_id", "for_account", "relation"),
+        Index(None, "network", "for_account", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    network: Mapped[str] = mapped_column(String(16))
+    community_id: Mapped[str] = mapped_column(ID)
+    channel_id: Mapped[str] = mapped_column(ID)
+    message_id: Mapped[str] = mapped_column(ID)
+    for_account: Mapped[str] = mapped_column(ID)
+    sender_account: Mapped[str] = mapped_column(ID)
+    relation: Mapped[str] = mapped_column(String(16))
+    content: Mapped[str] = mapped_column(Text, default="")
+    reason: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(16), default="held")
+    held_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class Report(Base):
+    __tablename__ = "reports"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    network: Mapped[str] = mapped_column(String(16))
+    community_id: Mapped[str] = mapped_column(ID, index=True)
+    channel_id: Mapped[str | None] = mapped_column(ID)
+    message_id: Mapped[str | None] = mapped_column(ID)
+    reporter_account: Mapped[str] = mapped_column(ID)
+    target_account: Mapped[str | None] = mapped_column(ID)
+    category: Mapped[str] = mapped_column(String(64))
+    rule: Mapped[str | None] = mapped_column(Text)
+    details: Mapped[str] = mapped_column(Text, default="")
+    routed_to: Mapped[str | None] = mapped_column(ID)
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    answer_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    resolved_by: Mapped[str | None] = mapped_column(ID)
+
+
+class AuditEntry(Base):
+    """What the bot did or (in a dry run) would have done, and who asked."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    network: Mapped[str] = mapped_column(String(16))
+    community_id: Mapped[str | None] = mapped_column(ID)
+    actor: Mapped[str | None] = mapped_column(ID)
+    action: Mapped[str] = mapped_column(String(64))
+    target: Mapped[str | None] = mapped_column(ID)
+    detail: Mapped[str] = mapped_column(Text, default="")
+    dry_run: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class AdapterStateEntry(Base):
+    """Small durable values an adapter needs across restarts (e.g. the Matrix sync token)."""
+
+    __tablename__ = "adapter_state"
+    __table_args__ = (UniqueConstraint("network", "key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    network: Mapped[str] = mapped_column(String(16))
+    key: Mapped[str] = mapped_column(String(255))
+    value: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class ProcessedEvent(Base):
+    """Event ids already acted on, so redelivery after a restart changes nothing."""
+
+    __tablename__ = "processed_events"
+    __table_args__ = (UniqueConstraint("network", "event_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    network: Mapped[str] = mapped_column(String(16))
+    event_id: Mapped[str] = mapped_column(ID)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+
+
+class SenderNotice(Base):
+    """When a sender was last told how to verify, so notices respect their cooldown."""
+
+    __tablename__ = "sender_notices"
+    __table_args__ = (UniqueConstraint("network", "community_id", "account_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    network: Mapped[str] = mapped_column(String(16))
+    community_id: Mapped[str] = mapped_column(ID)
+    account_id: Mapped[str] = mapped_column(ID)
+    noticed_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+__all__ = [
+    "AdapterStateEntry",
+    "AuditEntry",
+    "Base",
+    "HeldItem",
+    "IdentityBinding",
+    "MemberFilter",
+    "PendingCheck",
+    "ProcessedEvent",
+    "Report",
+    "ScopePolicy",
+    "SenderNotice",
+    "Verification",
+]

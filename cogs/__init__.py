@@ -1,0 +1,1 @@
+"""Network-neutral features. Nothing here may import discord, nio or sqlalchemy."""

@@ -1,0 +1,186 @@
+"""Each member's own filter, and the hot path that applies it with the admins' policy.
+
+Every message and reaction passes through `guard_message`/`guard_reaction`: facts come from the
+read cache (no database query once warm), the pure policy engine decides, the core executes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot import policy
+from bot.cog import Cog, command, listener
+from bot.model import (
+    CommandContext,
+    CommandError,
+    CommunityRef,
+    FilterLevel,
+    MemberRef,
+    MessagePosted,
+    ParamKind,
+    ParamSpec,
+    ReactionAdded,
+)
+from bot.policy import Target
+
+
+class Filters(Cog):
+    """What unverified accounts may do to each member, chosen by that member."""
+
+    @command(
+        "filter",
+        help="Limit replies, mentions and reactions from unverified accounts to you",
+        params=(
+            ParamSpec(
+                "level",
+                ParamKind.CHOICE,
+                "off: allow everyone; replies: hold replies, mentions and reactions from"
+                " unverified accounts; all: also posts in your threads",
+                required=False,
+                choices=tuple(level.value for level in FilterLevel),
+            ),
+        ),
+    )
+    async def set_filter(self, ctx: CommandContext, level: str | None = None) -> None:
+        community = _community(ctx)
+        if level is None:
+            current = await self._level(community, ctx.member)
+            await self.core.respond(ctx, f"Your filter is {current.describe()}.")
+            return
+        chosen = FilterLevel(level)
+        await self.core.cache.set_filter(community, ctx.member, chosen, self.core.clock())
+        await self.core.respond(ctx, f"Your filter is now {chosen.describe()}.")
+
+    @command(
+        "held",
+        help="Review what your filter held for you: list, release (show it to you) or dismiss",
+        params=(
+            ParamSpec(
+                "action", ParamKind.CHOICE, "what to do", required=False,
+                choices=("list", "release", "dismiss"),
+            ),
+            ParamSpec("item", ParamKind.WORD, "the number shown by the list, or 'all'", required=False),
+        ),
+        direct_ok=True,
+    )
+    async def review_held(
+        self, ctx: CommandContext, action: str | None = None, item: str | None = None
+    ) -> None:
+        adapter = self.core.adapter(ctx.network)
+        if action in (None, "list"):
+            items = await self.core.store.list_held(ctx.member)
+            if not items:
+                await self.core.respond(ctx, "Nothing is held for you.")
+                return
+            prefix = adapter.capabilities.command_prefix
+            lines = [f"Held for you ({len(items)}):"]
+            for held in items:
+                preview = held.content if len(held.content) <= 80 else held.content[:77] + "..."
+                lines.append(
+                    f"#{held.id} {held.relation.value} from {adapter.display(held.sender)}"
+                    f" at {held.held_at:%Y-%m-%d %H:%M} UTC: {preview}"
+                )
+            lines.append(f"Use {prefix}held release <number> or {prefix}held dismiss <number|all>.")
+            await self.core.respond(ctx, "\n".join(lines))
+            return
+        if item is None:
+            raise CommandError(f"Say which item to {action}: a number from the list, or 'all'.")
+        targets = await self._pick(ctx.member, item)
+        now = self.core.clock()
+        status = "released" if action == "release" else "dismissed"
+        done = [r for i in targets if (r := await self.core.store.resolve_held(ctx.member, i, status, now))]
+        if not done:
+            raise CommandError(f"There is no held item {item} for you.")
+        if action == "release":
+            for held in done:
+                await self.core.respond(
+                    ctx,
+                    f"Released #{held.id}: {held.relation.value} from"
+                    f" {adapter.display(held.sender)}:\n{held.content}",
+                )
+        else:
+            await self.core.respond(ctx, f"Dismissed {len(done)} held item(s).")
+
+    async def _pick(self, member: MemberRef, item: str) -> list[int]:
+        if item.lower() == "all":
+            return [held.id for held in await self.core.store.list_held(member, limit=1000)]
+        try:
+            return [int(item.lstrip("#"))]
+        except ValueError:
+            raise CommandError(f"{item!r} is not a held item number.") from None
+
+    # --- the hot path -------------------------------------------------------------------------
+
+    @listener(MessagePosted)
+    async def guard_message(self, event: MessagePosted) -> None:
+        await self._guard(event, recent=self.core.cache.rates.hit(
+            event.community, event.sender.member, self.core.monotonic()
+        ) if not event.sender.is_self else 0)
+
+    @listener(ReactionAdded)
+    async def guard_reaction(self, event: ReactionAdded) -> None:
+        await self._guard(event, recent=0)
+
+    async def _guard(self, event: MessagePosted | ReactionAdded, *, recent: int) -> None:
+        if event.sender.is_self:
+            return
+        started = self.core.monotonic()
+        community = event.community
+        cache = self.core.cache
+        settings = self.core.policy_settings(community)
+        now = self.core.clock()
+        record = await cache.verification(event.sender.member)
+        verified = policy.is_verified(record, settings.accepted_levels, now)
+        targets = []
+        if not policy.is_exempt(event.sender, verified, settings):
+            for member, relation in policy.touched_members(event):
+                targets.append(Target(member, relation, await self._level(community, member)))
+        policies = await cache.policies(community)
+        channel_policy = policies.channels.get(event.message.channel.id)
+        community_policy = policies.community or self._configured_policy(community)
+        actions = policy.decide(
+            event,
+            sender_verified=verified,
+            targets=targets,
+            community_policy=community_policy,
+            channel_policy=channel_policy or self._configured_channel_policy(event),
+            settings=settings,
+            recent_messages=recent,
+            last_notice=await cache.last_notice(community, event.sender.member),
+            now=now,
+        )
+        self.core.metrics.time_decision(self.core.monotonic() - started)
+        await self.core.execute_all(actions)
+
+    async def _level(self, community: CommunityRef, member: MemberRef) -> FilterLevel:
+        chosen = await self.core.cache.filter_level(community, member)
+        return chosen if chosen is not None else self.core.config.defaults.default_filter
+
+    def _configured_policy(self, community: CommunityRef) -> policy.UnverifiedPolicy:
+        own = self.core.config.community(community.network, community.id)
+        if own is not None and own.policy is not None:
+            return own.policy
+        return self.core.config.defaults.policy
+
+    def _configured_channel_policy(
+        self, event: MessagePosted | ReactionAdded
+    ) -> policy.UnverifiedPolicy | None:
+        own = self.core.config.community(event.community.network, event.community.id)
+        return own.channels.get(event.message.channel.id) if own is not None else None
+
+    # --- data rights --------------------------------------------------------------------------
+
+    async def export_member_data(self, member: MemberRef) -> dict[str, Any]:
+        data = await self.core.store.export_member(member)
+        return {"filters": data["member_filters"], "held": data["held_items"]}
+
+    async def erase_member_data(self, member: MemberRef) -> int:
+        return await self.core.store.erase_member(
+            member, tables=("member_filters", "held_items", "sender_notices")
+        )
+
+
+def _community(ctx: CommandContext) -> CommunityRef:
+    if ctx.community is None:
+        raise CommandError("Run this inside the community it is about.")
+    return ctx.community
