@@ -126,7 +126,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return EXIT_USAGE
         try:
             asyncio.run(_migrate(url, args.revision))
-        except Exception as exc:  # noqa: BLE001 - report any failure in one line
+        except Exception as exc:
             print(f"verifybot migrate: failed: {exc}", file=sys.stderr)
             return EXIT_FAILURE
         return EXIT_OK

@@ -24,7 +24,7 @@ Listener = Callable[[Any], Awaitable[None]]
 def command(
     name: str,
     *,
-    help: str,  # noqa: A002 - the word admins and members see
+    help: str,
     params: tuple[ParamSpec, ...] = (),
     access: Access = Access.MEMBER,
     direct_ok: bool = False,

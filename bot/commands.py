@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.adapters.base import ChatAdapter
-from bot.model import CommandInvocation, CommandSpec, CommandError, ParamKind, ParamSpec
+from bot.model import CommandError, CommandInvocation, CommandSpec, ParamKind, ParamSpec
 
 
 def usage_error(spec: CommandSpec, prefix: str, problem: str) -> CommandError:
@@ -17,15 +17,21 @@ def usage_error(spec: CommandSpec, prefix: str, problem: str) -> CommandError:
 
 
 def _convert(
-    spec: CommandSpec, param: ParamSpec, raw: str, invocation: CommandInvocation,
-    adapter: ChatAdapter, prefix: str,
+    spec: CommandSpec,
+    param: ParamSpec,
+    raw: str,
+    invocation: CommandInvocation,
+    adapter: ChatAdapter,
+    prefix: str,
 ) -> Any:
     text = raw.strip()
     if param.kind is ParamKind.CHOICE:
         value = text.lower()
         if value not in param.choices:
             raise usage_error(
-                spec, prefix, f"{param.name} must be one of {', '.join(param.choices)}, not {text!r}."
+                spec,
+                prefix,
+                f"{param.name} must be one of {', '.join(param.choices)}, not {text!r}.",
             )
         return value
     if param.kind is ParamKind.MEMBER:
@@ -44,7 +50,9 @@ def _convert(
         try:
             return int(text.lstrip("#"))
         except ValueError:
-            raise usage_error(spec, prefix, f"{param.name} must be a whole number, not {text!r}.") from None
+            raise usage_error(
+                spec, prefix, f"{param.name} must be a whole number, not {text!r}."
+            ) from None
     if not text:
         raise usage_error(spec, prefix, f"{param.name} must not be empty.")
     return text
@@ -81,7 +89,9 @@ def bind_arguments(
     return values
 
 
-def _is_optional_choice_mismatch(param: ParamSpec, word: str, spec: CommandSpec, index: int) -> bool:
+def _is_optional_choice_mismatch(
+    param: ParamSpec, word: str, spec: CommandSpec, index: int
+) -> bool:
     """An optional leading param that the word cannot be (e.g. `!policy read_only` with an
     optional channel first) is skipped, so text commands read naturally."""
     if param.required or index + 1 >= len(spec.params):

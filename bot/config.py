@@ -54,7 +54,7 @@ class SecretRef(_Section):
         given = [k for k in ("env", "file", "value") if getattr(self, k) is not None]
         if len(given) != 1:
             raise ValueError(
-                "give exactly one of env = \"VAR_NAME\" or file = \"/path/to/secret\""
+                'give exactly one of env = "VAR_NAME" or file = "/path/to/secret"'
                 f" (got {', '.join(given) or 'none'})"
             )
         return self
@@ -164,6 +164,15 @@ class OidcSettings(_Section):
             raise ValueError("must be the provider's issuer URL, e.g. https://id.example.org")
         return url.rstrip("/")
 
+    @field_validator("issuer")
+    @classmethod
+    def _issuer_https(cls, url: str) -> str:
+        """Plain http would let anyone on the path swap the provider's keys; loopback only."""
+        host = re.sub(r"^https?://(\[[^]]*\]|[^/:]*).*$", r"\1", url)
+        if url.startswith("http://") and host not in ("127.0.0.1", "localhost", "[::1]"):
+            raise ValueError("must use https:// (plain http is allowed only on loopback)")
+        return url
+
     @field_validator("allowed_algorithms")
     @classmethod
     def _asymmetric_only(cls, algs: list[str]) -> list[str]:
@@ -174,7 +183,7 @@ class OidcSettings(_Section):
                 " private key (RS*, PS*, ES*, EdDSA)"
             )
         if not algs:
-            raise ValueError("list at least one algorithm, e.g. [\"RS256\"]")
+            raise ValueError('list at least one algorithm, e.g. ["RS256"]')
         return algs
 
 
@@ -189,13 +198,14 @@ class EmailCodeSettings(_Section):
     code_ttl_minutes: Annotated[int, Field(ge=1, le=120)] = 10
     max_attempts: Annotated[int, Field(ge=1, le=20)] = 5
     resend_cooldown_seconds: Annotated[int, Field(ge=0, le=3600)] = 60
+    max_sends: Annotated[int, Field(ge=1, le=10)] = 3  # codes per check, so the bot is no mailer
     level: Annotated[str, Field(pattern=LEVEL_PATTERN)] = "email"
 
     @field_validator("allowed_domains")
     @classmethod
     def _domains(cls, domains: list[str]) -> list[str]:
         if not domains:
-            raise ValueError("list at least one domain, e.g. [\"example.org\"]")
+            raise ValueError('list at least one domain, e.g. ["example.org"]')
         cleaned = [d.strip().lower().lstrip("@") for d in domains]
         bad = [d for d in cleaned if not re.match(r"^[a-z0-9.-]+\.[a-z]{2,}$", d)]
         if bad:
@@ -295,7 +305,7 @@ class MatrixSettings(_Section):
     def _credentials(self) -> MatrixSettings:
         if self.access_token is None and self.password is None:
             raise ValueError(
-                "give access_token = { env = \"VERIFYBOT_MATRIX_TOKEN\" } or password = { env = ... }"
+                'give access_token = { env = "VERIFYBOT_MATRIX_TOKEN" } or password = { env = ... }'
             )
         if not self.badge_power_level < self.moderator_power_level <= self.admin_power_level:
             raise ValueError(
@@ -344,7 +354,8 @@ class Config(_Section):
             ("defaults", self.defaults.methods, self.defaults.accepted_levels)
         ]
         scopes += [
-            (f"communities.{i}", c.methods, c.accepted_levels) for i, c in enumerate(self.communities)
+            (f"communities.{i}", c.methods, c.accepted_levels)
+            for i, c in enumerate(self.communities)
         ]
         for where, methods, levels in scopes:
             for method in methods or []:
@@ -378,7 +389,7 @@ class Config(_Section):
         if configured and self.identity.hash_key is None:
             problems.append(
                 "identity.hash_key: required when any method is configured;"
-                " set hash_key = { env = \"VERIFYBOT_IDENTITY_KEY\" }"
+                ' set hash_key = { env = "VERIFYBOT_IDENTITY_KEY" }'
             )
         if problems:
             raise ValueError("\n".join(problems))
@@ -416,7 +427,9 @@ class Config(_Section):
         if self.methods.oidc and self.methods.oidc.client_secret:
             found.append(("methods.oidc.client_secret", self.methods.oidc.client_secret))
         if self.methods.email_code and self.methods.email_code.smtp_password:
-            found.append(("methods.email_code.smtp_password", self.methods.email_code.smtp_password))
+            found.append(
+                ("methods.email_code.smtp_password", self.methods.email_code.smtp_password)
+            )
         if self.discord:
             found.append(("discord.token", self.discord.token))
         if self.matrix:
@@ -461,7 +474,7 @@ def parse_config(data: Mapping[str, Any]) -> LoadedConfig:
         raise ConfigError(problems) from None
     warnings = [
         f"{key}: the secret is written inline; move it to an environment variable"
-        f" ({key} = {{ env = \"VERIFYBOT_...\" }}) or a file readable only by the bot"
+        f' ({key} = {{ env = "VERIFYBOT_..." }}) or a file readable only by the bot'
         for key, ref in config.secrets()
         if ref.is_inline
     ]

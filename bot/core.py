@@ -188,7 +188,9 @@ class BotCore:
     async def handle_event(self, adapter: ChatAdapter, event: Event) -> None:
         self.metrics.count(f"events.{type(event).__name__}")
         for handler in self._listeners.get(type(event), ()):
-            await self._guard(f"listener {getattr(handler, '__qualname__', handler)}", handler(event))
+            await self._guard(
+                f"listener {getattr(handler, '__qualname__', handler)}", handler(event)
+            )
 
     async def handle_command(self, adapter: ChatAdapter, invocation: CommandInvocation) -> None:
         self.metrics.count("commands")
@@ -211,9 +213,9 @@ class BotCore:
             )
             return
         if invocation.invoker.role < spec.access:
-            needed = Role(int(spec.access)).name.lower()
+            needed = "an admin" if spec.access >= Role.ADMIN else "a moderator"
             self.metrics.count("commands.denied")
-            await self._reply(adapter, invocation, f"Only a {needed} can run {prefix}{spec.name}.")
+            await self._reply(adapter, invocation, f"Only {needed} can run {prefix}{spec.name}.")
             return
         try:
             values = bind_arguments(spec, invocation, adapter)
@@ -264,9 +266,13 @@ class BotCore:
             await self._guard(
                 "audit",
                 self.store.audit(
-                    network=network, community_id=community_id,
-                    actor=actor.id if actor else None, action=type(action).__name__,
-                    target=_target(action), detail=f"would {description}", at=self.clock(),
+                    network=network,
+                    community_id=community_id,
+                    actor=actor.id if actor else None,
+                    action=type(action).__name__,
+                    target=_target(action),
+                    detail=f"would {description}",
+                    at=self.clock(),
                     dry_run=True,
                 ),
             )
@@ -286,9 +292,13 @@ class BotCore:
             await self._guard(
                 "audit",
                 self.store.audit(
-                    network=network, community_id=community_id,
-                    actor=actor.id if actor else None, action=type(action).__name__,
-                    target=_target(action), detail=description, at=self.clock(),
+                    network=network,
+                    community_id=community_id,
+                    actor=actor.id if actor else None,
+                    action=type(action).__name__,
+                    target=_target(action),
+                    detail=description,
+                    at=self.clock(),
                 ),
             )
         return True
@@ -308,9 +318,16 @@ class BotCore:
         now = self.clock()
         retention = timedelta(days=self.config.defaults.held_retention_days)
         await self.store.add_held(
-            community=channel.community, channel_id=channel.id, message_id=action.message.id,
-            for_member=action.for_member, sender=action.sender, relation=action.relation,
-            content=action.content, reason=action.reason, at=now, expires_at=now + retention,
+            community=channel.community,
+            channel_id=channel.id,
+            message_id=action.message.id,
+            for_member=action.for_member,
+            sender=action.sender,
+            relation=action.relation,
+            content=action.content,
+            reason=action.reason,
+            at=now,
+            expires_at=now + retention,
         )
 
     async def _remove_message(self, action: act.RemoveMessage) -> None:
@@ -329,7 +346,9 @@ class BotCore:
         )
 
     async def _set_badge(self, action: act.SetBadge) -> None:
-        await self.adapter(action.member.network).set_badge(action.member, action.community, action.on)
+        await self.adapter(action.member.network).set_badge(
+            action.member, action.community, action.on
+        )
 
     async def _apply_policy(self, action: act.ApplyPolicy) -> None:
         await self.adapter(action.scope.network).apply_policy(action.scope, action.policy)
@@ -358,12 +377,16 @@ class BotCore:
 
 def _where(action: act.Action) -> tuple[str, str | None]:
     match action:
-        case act.HoldForMember(message=m) | act.RemoveMessage(message=m) | act.RemoveReaction(
-            message=m
+        case (
+            act.HoldForMember(message=m)
+            | act.RemoveMessage(message=m)
+            | act.RemoveReaction(message=m)
         ):
             return m.network, m.channel.community.id
-        case act.NotifySender(community=c) | act.SetBadge(community=c) | act.NotifyAdmins(
-            community=c
+        case (
+            act.NotifySender(community=c)
+            | act.SetBadge(community=c)
+            | act.NotifyAdmins(community=c)
         ):
             return c.network, c.id
         case act.ApplyPolicy(scope=scope):

@@ -60,7 +60,9 @@ class UnverifiedPolicy(enum.StrEnum):
                 " and may send only a few messages a minute"
             ),
             UnverifiedPolicy.READ_ONLY: "read only: unverified members can read but not post",
-            UnverifiedPolicy.VERIFIED_ONLY: "verified only: only verified members can join or see it",
+            UnverifiedPolicy.VERIFIED_ONLY: (
+                "verified only: only verified members can join or see it"
+            ),
         }[self]
 
 

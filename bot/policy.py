@@ -221,11 +221,16 @@ def decide(
         reason = f"{target.relation.value} from an unverified account"
         content = event.text if isinstance(event, MessagePosted) else event.emoji
         holds.append(
-            HoldForMember(target.member, target.relation, event.message, sender.member, content, reason)
+            HoldForMember(
+                target.member, target.relation, event.message, sender.member, content, reason
+            )
         )
     if not holds:
         return [Allow()]
-    notice = "the member you interacted with accepts replies, mentions and reactions only from verified accounts"
+    notice = (
+        "the member you interacted with accepts replies, mentions and reactions only from"
+        " verified accounts"
+    )
     actions = [*holds, _remove(event, "held by a member's filter for unverified accounts")]
     if notify:
         actions.append(NotifySender(sender.member, community, channel, notice))

@@ -30,11 +30,16 @@ class Admin(Cog):
         help="Set what unverified members may do here: open, limited, read_only or verified_only",
         params=(
             ParamSpec(
-                "channel", ParamKind.CHANNEL,
-                "a channel or room to set (leave out for the whole community)", required=False,
+                "channel",
+                ParamKind.CHANNEL,
+                "a channel or room to set (leave out for the whole community)",
+                required=False,
             ),
             ParamSpec(
-                "level", ParamKind.CHOICE, "the policy for unverified members", required=False,
+                "level",
+                ParamKind.CHOICE,
+                "the policy for unverified members",
+                required=False,
                 choices=POLICY_CHOICES,
             ),
         ),
@@ -50,12 +55,18 @@ class Admin(Cog):
         if level is None:
             own = policies.community or self.core.config.defaults.policy
             lines = [f"Community policy: {own.describe()}."]
-            lines += [f"Channel {cid}: {p.describe()}." for cid, p in sorted(policies.channels.items())]
+            lines += [
+                f"Channel {cid}: {p.describe()}." for cid, p in sorted(policies.channels.items())
+            ]
             await self.core.respond(ctx, "\n".join(lines))
             return
         chosen = UnverifiedPolicy(level)
         await self.core.cache.set_policy(
-            community, channel.id if channel else None, chosen, by=ctx.member.id, at=self.core.clock()
+            community,
+            channel.id if channel else None,
+            chosen,
+            by=ctx.member.id,
+            at=self.core.clock(),
         )
         scope = channel if channel is not None else community
         applied = await self.core.execute(ApplyPolicy(scope, chosen), actor=ctx.member)

@@ -51,7 +51,9 @@ class Badges(Cog):
             if community in await adapter.member_communities(member):
                 granted += await self.core.execute(SetBadge(member, community, True))
         if granted or removed:
-            log.info("reconciled badges in %s: %d granted, %d removed", community.id, granted, removed)
+            log.info(
+                "reconciled badges in %s: %d granted, %d removed", community.id, granted, removed
+            )
         return granted, removed
 
     async def on_ready(self) -> None:

@@ -20,6 +20,7 @@ from bot.model import (
     ParamKind,
     ParamSpec,
     ReactionAdded,
+    UnverifiedPolicy,
 )
 from bot.policy import Target
 
@@ -56,10 +57,15 @@ class Filters(Cog):
         help="Review what your filter held for you: list, release (show it to you) or dismiss",
         params=(
             ParamSpec(
-                "action", ParamKind.CHOICE, "what to do", required=False,
+                "action",
+                ParamKind.CHOICE,
+                "what to do",
+                required=False,
                 choices=("list", "release", "dismiss"),
             ),
-            ParamSpec("item", ParamKind.WORD, "the number shown by the list, or 'all'", required=False),
+            ParamSpec(
+                "item", ParamKind.WORD, "the number shown by the list, or 'all'", required=False
+            ),
         ),
         direct_ok=True,
     )
@@ -88,7 +94,11 @@ class Filters(Cog):
         targets = await self._pick(ctx.member, item)
         now = self.core.clock()
         status = "released" if action == "release" else "dismissed"
-        done = [r for i in targets if (r := await self.core.store.resolve_held(ctx.member, i, status, now))]
+        done = [
+            r
+            for i in targets
+            if (r := await self.core.store.resolve_held(ctx.member, i, status, now))
+        ]
         if not done:
             raise CommandError(f"There is no held item {item} for you.")
         if action == "release":
@@ -113,9 +123,14 @@ class Filters(Cog):
 
     @listener(MessagePosted)
     async def guard_message(self, event: MessagePosted) -> None:
-        await self._guard(event, recent=self.core.cache.rates.hit(
-            event.community, event.sender.member, self.core.monotonic()
-        ) if not event.sender.is_self else 0)
+        await self._guard(
+            event,
+            recent=self.core.cache.rates.hit(
+                event.community, event.sender.member, self.core.monotonic()
+            )
+            if not event.sender.is_self
+            else 0,
+        )
 
     @listener(ReactionAdded)
     async def guard_reaction(self, event: ReactionAdded) -> None:
@@ -156,7 +171,7 @@ class Filters(Cog):
         chosen = await self.core.cache.filter_level(community, member)
         return chosen if chosen is not None else self.core.config.defaults.default_filter
 
-    def _configured_policy(self, community: CommunityRef) -> policy.UnverifiedPolicy:
+    def _configured_policy(self, community: CommunityRef) -> UnverifiedPolicy:
         own = self.core.config.community(community.network, community.id)
         if own is not None and own.policy is not None:
             return own.policy
@@ -164,7 +179,7 @@ class Filters(Cog):
 
     def _configured_channel_policy(
         self, event: MessagePosted | ReactionAdded
-    ) -> policy.UnverifiedPolicy | None:
+    ) -> UnverifiedPolicy | None:
         own = self.core.config.community(event.community.network, event.community.id)
         return own.channels.get(event.message.channel.id) if own is not None else None
 

@@ -35,7 +35,9 @@ def _run_sync(connection: Connection) -> None:
 
 
 async def _run_online() -> None:
-    engine = create_async_engine(str(config.get_main_option("sqlalchemy.url")), poolclass=pool.NullPool)
+    engine = create_async_engine(
+        str(config.get_main_option("sqlalchemy.url")), poolclass=pool.NullPool
+    )
     async with engine.begin() as connection:
         await connection.run_sync(_run_sync)
     await engine.dispose()

@@ -55,7 +55,9 @@ class RecordingAdapter:
     def display(self, member: MemberRef) -> str:
         return member.id
 
-    async def respond(self, invocation: CommandInvocation, text: str, *, private: bool = True) -> None:
+    async def respond(
+        self, invocation: CommandInvocation, text: str, *, private: bool = True
+    ) -> None:
         self.replies.append((invocation, text, private))
 
     async def send_direct(self, member: MemberRef, text: str) -> None:
@@ -71,7 +73,12 @@ class RecordingAdapter:
         self.calls.append(("remove_message", (message, reason)))
 
     async def remove_reaction(
-        self, message: MessageRef, reactor: MemberRef, emoji: str, reaction_id: str | None, reason: str
+        self,
+        message: MessageRef,
+        reactor: MemberRef,
+        emoji: str,
+        reaction_id: str | None,
+        reason: str,
     ) -> None:
         self.calls.append(("remove_reaction", (message, reactor, emoji)))
 
@@ -84,7 +91,9 @@ class RecordingAdapter:
             self.badges.discard((member, community))
         self.calls.append(("set_badge", (member, community, on)))
 
-    async def apply_policy(self, scope: CommunityRef | ChannelRef, policy: UnverifiedPolicy) -> None:
+    async def apply_policy(
+        self, scope: CommunityRef | ChannelRef, policy: UnverifiedPolicy
+    ) -> None:
         self.calls.append(("apply_policy", (scope, policy)))
 
     def communities(self) -> Sequence[CommunityRef]:
@@ -101,13 +110,22 @@ class RecordingAdapter:
     # --- helpers for tests ------------------------------------------------------------------
 
     def invoke(
-        self, name: str, *words: str, member: MemberRef, community: CommunityRef | None,
-        role: Role = Role.MEMBER, event_id: str | None = None,
+        self,
+        name: str,
+        *words: str,
+        member: MemberRef,
+        community: CommunityRef | None,
+        role: Role = Role.MEMBER,
+        event_id: str | None = None,
     ) -> CommandInvocation:
         channel = ChannelRef(community, "!general") if community else None
         return CommandInvocation(
-            name=name, community=community, channel=channel, invoker=Actor(member, role),
-            positional=words, event_id=event_id,
+            name=name,
+            community=community,
+            channel=channel,
+            invoker=Actor(member, role),
+            positional=words,
+            event_id=event_id,
         )
 
     def last_reply(self) -> str:

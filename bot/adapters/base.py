@@ -78,7 +78,9 @@ class ChatAdapter(Protocol):
         """How to name a member in a message (a mention), without storing any name."""
         ...
 
-    async def respond(self, invocation: CommandInvocation, text: str, *, private: bool = True) -> None:
+    async def respond(
+        self, invocation: CommandInvocation, text: str, *, private: bool = True
+    ) -> None:
         """Answer a command: ephemerally or in a direct-message room when `private`."""
         ...
 
@@ -93,7 +95,12 @@ class ChatAdapter(Protocol):
     async def remove_message(self, message: MessageRef, reason: str) -> None: ...
 
     async def remove_reaction(
-        self, message: MessageRef, reactor: MemberRef, emoji: str, reaction_id: str | None, reason: str
+        self,
+        message: MessageRef,
+        reactor: MemberRef,
+        emoji: str,
+        reaction_id: str | None,
+        reason: str,
     ) -> None: ...
 
     async def set_badge(self, member: MemberRef, community: CommunityRef, on: bool) -> None: ...

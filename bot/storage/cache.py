@@ -215,7 +215,8 @@ class ReadCache:
             "filters": len(self._filters),
             "policies": len(self._policies),
             "hits": sum(
-                lru.hits for lru in (self._verifications, self._filters, self._policies, self._notices)
+                lru.hits
+                for lru in (self._verifications, self._filters, self._policies, self._notices)
             ),
             "misses": sum(
                 lru.misses

@@ -89,7 +89,7 @@ class Store:
             async with self.engine.connect() as conn:
                 await conn.exec_driver_sql("SELECT 1")
             return True
-        except Exception:  # noqa: BLE001 - any failure means "not healthy"
+        except Exception:
             log.warning("database ping failed", exc_info=True)
             return False
 
@@ -109,7 +109,8 @@ class Store:
 
     async def _all(self, query: Select[Any]) -> Sequence[Any]:
         async with self._sessions() as session:
-            return (await session.execute(query)).scalars().all()
+            rows: Sequence[Any] = (await session.execute(query)).scalars().all()
+            return rows
 
     # --- verifications ------------------------------------------------------------------------
 
@@ -199,7 +200,9 @@ class Store:
         )
         return [_verification(r) for r in rows]
 
-    async def verifications_expired(self, *, now: datetime, since: datetime) -> list[VerificationRecord]:
+    async def verifications_expired(
+        self, *, now: datetime, since: datetime
+    ) -> list[VerificationRecord]:
         """Verifications that ran out between `since` and `now` (badges to take down)."""
         rows = await self._all(
             select(t.Verification).where(
@@ -292,7 +295,9 @@ class Store:
             )
         )
         return [
-            FilterRecord(MemberRef(community.network, r.account_id), community, FilterLevel(r.level))
+            FilterRecord(
+                MemberRef(community.network, r.account_id), community, FilterLevel(r.level)
+            )
             for r in rows
         ]
 
@@ -525,7 +530,9 @@ class Store:
             await session.flush()
             return row.id
 
-    async def list_reports(self, community: CommunityRef, *, status: str = "open") -> list[ReportRecord]:
+    async def list_reports(
+        self, community: CommunityRef, *, status: str = "open"
+    ) -> list[ReportRecord]:
         rows = await self._all(
             select(t.Report)
             .where(
@@ -574,7 +581,14 @@ class Store:
         rows = await self._all(query.order_by(t.AuditEntry.id.desc()).limit(limit))
         return [
             AuditRecord(
-                r.id, r.at, r.network, r.community_id, r.actor, r.action, r.target, r.detail,
+                r.id,
+                r.at,
+                r.network,
+                r.community_id,
+                r.actor,
+                r.action,
+                r.target,
+                r.detail,
                 r.dry_run,
             )
             for r in rows
@@ -691,7 +705,9 @@ class Store:
         """Row count of one table (health output and tests)."""
         table = t.Base.metadata.tables[table_name]
         async with self._sessions() as session:
-            return int((await session.execute(select(func.count()).select_from(table))).scalar_one())
+            return int(
+                (await session.execute(select(func.count()).select_from(table))).scalar_one()
+            )
 
 
 _MEMBER_COLUMNS: tuple[tuple[type[t.Base], str], ...] = (

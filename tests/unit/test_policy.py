@@ -34,20 +34,49 @@ SENDER = MemberRef("matrix", "@sender:hs")
 TARGET = MemberRef("matrix", "@target:hs")
 SETTINGS = PolicySettings(accepted_levels=frozenset({"identity", "email"}))
 
-SENDER_STATES = ("unverified", "verified", "expired", "revoked", "wrong_level", "moderator", "bot", "self")
+SENDER_STATES = (
+    "unverified",
+    "verified",
+    "expired",
+    "revoked",
+    "wrong_level",
+    "moderator",
+    "bot",
+    "self",
+)
 RELATIONS = ("reply", "mention", "reaction", "thread_post", "plain")
 #: Whether a member filter holds an interaction of this relation from an unverified sender.
 HOLDS = {
-    FilterLevel.OFF: {"reply": False, "mention": False, "reaction": False, "thread_post": False, "plain": False},
-    FilterLevel.REPLIES: {"reply": True, "mention": True, "reaction": True, "thread_post": False, "plain": False},
-    FilterLevel.ALL: {"reply": True, "mention": True, "reaction": True, "thread_post": True, "plain": False},
+    FilterLevel.OFF: {
+        "reply": False,
+        "mention": False,
+        "reaction": False,
+        "thread_post": False,
+        "plain": False,
+    },
+    FilterLevel.REPLIES: {
+        "reply": True,
+        "mention": True,
+        "reaction": True,
+        "thread_post": False,
+        "plain": False,
+    },
+    FilterLevel.ALL: {
+        "reply": True,
+        "mention": True,
+        "reaction": True,
+        "thread_post": True,
+        "plain": False,
+    },
 }
 #: Senders the filters and policies do not touch.
 EXEMPT = {"verified", "moderator", "bot", "self"}
 
 
 def record(state: str) -> VerificationRecord | None:
-    base = VerificationRecord("matrix", SENDER.id, "oidc", "identity", "h" * 64, NOW - timedelta(days=1))
+    base = VerificationRecord(
+        "matrix", SENDER.id, "oidc", "identity", "h" * 64, NOW - timedelta(days=1)
+    )
     return {
         "verified": base,
         "moderator": None,
@@ -55,14 +84,28 @@ def record(state: str) -> VerificationRecord | None:
         "self": None,
         "unverified": None,
         "expired": VerificationRecord(
-            "matrix", SENDER.id, "oidc", "identity", "h" * 64, NOW - timedelta(days=400),
+            "matrix",
+            SENDER.id,
+            "oidc",
+            "identity",
+            "h" * 64,
+            NOW - timedelta(days=400),
             expires_at=NOW - timedelta(seconds=1),
         ),
         "revoked": VerificationRecord(
-            "matrix", SENDER.id, "oidc", "identity", "h" * 64, NOW - timedelta(days=1),
-            revoked_at=NOW - timedelta(hours=1), revoked_by="@mod:hs", revoke_reason="abuse",
+            "matrix",
+            SENDER.id,
+            "oidc",
+            "identity",
+            "h" * 64,
+            NOW - timedelta(days=1),
+            revoked_at=NOW - timedelta(hours=1),
+            revoked_by="@mod:hs",
+            revoke_reason="abuse",
         ),
-        "wrong_level": VerificationRecord("matrix", SENDER.id, "moderator", "reviewed", "h" * 64, NOW),
+        "wrong_level": VerificationRecord(
+            "matrix", SENDER.id, "moderator", "reviewed", "h" * 64, NOW
+        ),
     }[state]
 
 
@@ -159,36 +202,52 @@ def test_every_combination(
         ),
     ],
 )
-def test_limited_removes_links_attachments_and_mass_mentions(extra: dict[str, object], why: str) -> None:
+def test_limited_removes_links_attachments_and_mass_mentions(
+    extra: dict[str, object], why: str
+) -> None:
     event = interaction("unverified", "plain", **extra)
-    actions = run(event, FilterLevel.OFF, state="unverified", community_policy=UnverifiedPolicy.LIMITED)
+    actions = run(
+        event, FilterLevel.OFF, state="unverified", community_policy=UnverifiedPolicy.LIMITED
+    )
     assert isinstance(actions[0], RemoveMessage) and why in actions[0].reason
     # the same message in an open community, or from a verified member, stays
     assert run(event, FilterLevel.OFF, state="unverified") == [Allow()]
-    assert run(event, FilterLevel.OFF, state="verified", community_policy=UnverifiedPolicy.LIMITED) == [Allow()]
+    assert run(
+        event, FilterLevel.OFF, state="verified", community_policy=UnverifiedPolicy.LIMITED
+    ) == [Allow()]
 
 
 def test_limited_allows_a_few_mentions_below_the_threshold() -> None:
     event = interaction(
         "unverified", "plain", mentioned=tuple(MemberRef("matrix", f"@m{i}:hs") for i in range(4))
     )
-    assert run(event, FilterLevel.OFF, state="unverified", community_policy=UnverifiedPolicy.LIMITED) == [Allow()]
+    assert run(
+        event, FilterLevel.OFF, state="unverified", community_policy=UnverifiedPolicy.LIMITED
+    ) == [Allow()]
 
 
 def test_limited_rate_allows_n_messages_a_minute_then_removes() -> None:
     event = interaction("unverified", "plain")
     allowance = SETTINGS.limited_messages_per_minute
     limited = UnverifiedPolicy.LIMITED
-    assert run(event, FilterLevel.OFF, state="unverified", community_policy=limited, recent=allowance) == [Allow()]
-    over = run(event, FilterLevel.OFF, state="unverified", community_policy=limited, recent=allowance + 1)
+    assert run(
+        event, FilterLevel.OFF, state="unverified", community_policy=limited, recent=allowance
+    ) == [Allow()]
+    over = run(
+        event, FilterLevel.OFF, state="unverified", community_policy=limited, recent=allowance + 1
+    )
     assert isinstance(over[0], RemoveMessage) and "messages a minute" in over[0].reason
 
 
 def test_notice_respects_the_cooldown() -> None:
     event = interaction("unverified", "reply")
-    recent = run(event, FilterLevel.REPLIES, state="unverified", last_notice=NOW - timedelta(minutes=1))
+    recent = run(
+        event, FilterLevel.REPLIES, state="unverified", last_notice=NOW - timedelta(minutes=1)
+    )
     assert [type(a) for a in recent] == [HoldForMember, RemoveMessage]
-    later = run(event, FilterLevel.REPLIES, state="unverified", last_notice=NOW - timedelta(minutes=11))
+    later = run(
+        event, FilterLevel.REPLIES, state="unverified", last_notice=NOW - timedelta(minutes=11)
+    )
     assert [type(a) for a in later] == [HoldForMember, RemoveMessage, NotifySender]
 
 
@@ -196,7 +255,9 @@ def test_bots_count_as_unverified_when_the_community_says_so() -> None:
     strict = PolicySettings(accepted_levels=SETTINGS.accepted_levels, bots_count_as_unverified=True)
     event = interaction("bot", "reply")
     assert [type(a) for a in run(event, FilterLevel.REPLIES, state="bot", settings=strict)] == [
-        HoldForMember, RemoveMessage, NotifySender,
+        HoldForMember,
+        RemoveMessage,
+        NotifySender,
     ]
 
 
@@ -205,7 +266,10 @@ def test_one_message_touching_several_filtered_members_is_removed_once_and_held_
     event = interaction("unverified", "reply", mentioned=(TARGET, other))
     actions = run(event, FilterLevel.REPLIES, state="unverified")
     holds = [a for a in actions if isinstance(a, HoldForMember)]
-    assert {(h.for_member, h.relation) for h in holds} == {(TARGET, Relation.REPLY), (other, Relation.MENTION)}
+    assert {(h.for_member, h.relation) for h in holds} == {
+        (TARGET, Relation.REPLY),
+        (other, Relation.MENTION),
+    }
     assert sum(isinstance(a, RemoveMessage) for a in actions) == 1
 
 
@@ -217,7 +281,9 @@ def test_replying_to_yourself_is_never_held() -> None:
 
 def test_direct_messages_sit_outside_community_policy() -> None:
     event = interaction("unverified", "plain", is_direct=True, has_link=True)
-    assert run(event, FilterLevel.OFF, state="unverified", community_policy=UnverifiedPolicy.READ_ONLY) == [Allow()]
+    assert run(
+        event, FilterLevel.OFF, state="unverified", community_policy=UnverifiedPolicy.READ_ONLY
+    ) == [Allow()]
 
 
 def test_relaying_direct_messages_is_refused_only_under_filter_all() -> None:
@@ -249,14 +315,24 @@ def messages(draw: st.DrawFn) -> MessagePosted:
 
 
 def decide_with(
-    event: MessagePosted, verified: bool, level: FilterLevel,
-    community: UnverifiedPolicy | None, channel: UnverifiedPolicy | None, recent: int,
+    event: MessagePosted,
+    verified: bool,
+    level: FilterLevel,
+    community: UnverifiedPolicy | None,
+    channel: UnverifiedPolicy | None,
+    recent: int,
 ) -> list[object]:
     targets = [Target(m, r, level) for m, r in policy.touched_members(event)]
     return list(
         policy.decide(
-            event, sender_verified=verified, targets=targets, community_policy=community,
-            channel_policy=channel, settings=SETTINGS, recent_messages=recent, last_notice=None,
+            event,
+            sender_verified=verified,
+            targets=targets,
+            community_policy=community,
+            channel_policy=channel,
+            settings=SETTINGS,
+            recent_messages=recent,
+            last_notice=None,
             now=NOW,
         )
     )
@@ -264,25 +340,39 @@ def decide_with(
 
 @given(messages(), levels, policies, policies, st.integers(0, 50))
 def test_a_verified_sender_is_never_held_or_removed(
-    event: MessagePosted, level: FilterLevel, community: UnverifiedPolicy | None,
-    channel: UnverifiedPolicy | None, recent: int,
+    event: MessagePosted,
+    level: FilterLevel,
+    community: UnverifiedPolicy | None,
+    channel: UnverifiedPolicy | None,
+    recent: int,
 ) -> None:
     assert decide_with(event, True, level, community, channel, recent) == [Allow()]
 
 
 @given(messages(), policies, policies, st.integers(0, 50))
 def test_filter_off_holds_nothing(
-    event: MessagePosted, community: UnverifiedPolicy | None, channel: UnverifiedPolicy | None,
+    event: MessagePosted,
+    community: UnverifiedPolicy | None,
+    channel: UnverifiedPolicy | None,
     recent: int,
 ) -> None:
     actions = decide_with(event, False, FilterLevel.OFF, community, channel, recent)
     assert not any(isinstance(a, HoldForMember) for a in actions)
 
 
-@given(messages(), levels, st.sampled_from(list(UnverifiedPolicy)), st.sampled_from(list(UnverifiedPolicy)), st.integers(0, 50))
+@given(
+    messages(),
+    levels,
+    st.sampled_from(list(UnverifiedPolicy)),
+    st.sampled_from(list(UnverifiedPolicy)),
+    st.integers(0, 50),
+)
 def test_a_channel_override_beats_the_community_policy(
-    event: MessagePosted, level: FilterLevel, community: UnverifiedPolicy,
-    channel: UnverifiedPolicy, recent: int,
+    event: MessagePosted,
+    level: FilterLevel,
+    community: UnverifiedPolicy,
+    channel: UnverifiedPolicy,
+    recent: int,
 ) -> None:
     with_override = decide_with(event, False, level, community, channel, recent)
     channel_as_community = decide_with(event, False, level, channel, None, recent)
@@ -292,8 +382,11 @@ def test_a_channel_override_beats_the_community_policy(
 
 @given(messages(), levels, policies, policies, st.integers(0, 50))
 def test_a_held_message_is_always_removed_exactly_once(
-    event: MessagePosted, level: FilterLevel, community: UnverifiedPolicy | None,
-    channel: UnverifiedPolicy | None, recent: int,
+    event: MessagePosted,
+    level: FilterLevel,
+    community: UnverifiedPolicy | None,
+    channel: UnverifiedPolicy | None,
+    recent: int,
 ) -> None:
     actions = decide_with(event, False, level, community, channel, recent)
     if any(isinstance(a, HoldForMember) for a in actions):

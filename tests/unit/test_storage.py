@@ -21,8 +21,17 @@ ALICE = MemberRef("discord", "1001")
 BOB = MemberRef("discord", "1002")
 GUILD = CommunityRef("discord", "500")
 TABLES = {
-    "verifications", "identity_bindings", "member_filters", "policies", "pending_checks",
-    "held_items", "reports", "audit_log", "adapter_state", "processed_events", "sender_notices",
+    "verifications",
+    "identity_bindings",
+    "member_filters",
+    "policies",
+    "pending_checks",
+    "held_items",
+    "reports",
+    "audit_log",
+    "adapter_state",
+    "processed_events",
+    "sender_notices",
 }
 
 
@@ -33,7 +42,7 @@ async def test_migrations_go_up_and_down(any_url: str) -> None:
         assert await migrate.current_revision(db.engine) == migrate.head_revision()
         async with db.engine.connect() as conn:
             names = set(await conn.run_sync(lambda c: inspect(c).get_table_names()))
-        assert TABLES <= names
+        assert names >= TABLES
         await migrate.downgrade(db.engine, "base")
         async with db.engine.connect() as conn:
             names = set(await conn.run_sync(lambda c: inspect(c).get_table_names()))
@@ -54,16 +63,28 @@ async def test_models_and_migrations_agree(any_store: Store) -> None:
 
 
 def test_no_column_can_hold_a_name_address_or_raw_subject() -> None:
-    forbidden = ("name", "email", "mail", "address", "subject", "sub", "display", "phone", "document")
+    forbidden = (
+        "name",
+        "email",
+        "mail",
+        "address",
+        "subject",
+        "sub",
+        "display",
+        "phone",
+        "document",
+    )
     for table in Base.metadata.tables.values():
         for column in table.columns:
-            assert not any(word == column.name or column.name.startswith(word + "_") for word in forbidden), (
-                f"{table.name}.{column.name}"
-            )
+            assert not any(
+                word == column.name or column.name.startswith(word + "_") for word in forbidden
+            ), f"{table.name}.{column.name}"
 
 
 async def test_verification_roundtrip_revoke_and_delete(any_store: Store) -> None:
-    record = VerificationRecord("discord", ALICE.id, "oidc", "identity", "a" * 64, NOW, NOW + timedelta(days=365))
+    record = VerificationRecord(
+        "discord", ALICE.id, "oidc", "identity", "a" * 64, NOW, NOW + timedelta(days=365)
+    )
     await any_store.save_verification(record)
     assert await any_store.get_verification(ALICE) == record
     revoked = await any_store.revoke_verification(ALICE, by="9", reason="abuse", at=NOW)
@@ -77,20 +98,39 @@ async def test_verification_roundtrip_revoke_and_delete(any_store: Store) -> Non
 
 
 async def test_pending_checks_are_single_use_and_expire(any_store: Store) -> None:
-    pending = PendingRecord("chk1", "discord", ALICE.id, GUILD.id, "oidc", "open", {"nonce": "n"}, NOW, NOW + timedelta(minutes=15))
+    pending = PendingRecord(
+        "chk1",
+        "discord",
+        ALICE.id,
+        GUILD.id,
+        "oidc",
+        "open",
+        {"nonce": "n"},
+        NOW,
+        NOW + timedelta(minutes=15),
+    )
     await any_store.create_pending(pending)
     assert await any_store.consume_pending("chk1", NOW + timedelta(minutes=1))
     assert not await any_store.consume_pending("chk1", NOW + timedelta(minutes=2))  # replay
-    late = PendingRecord("chk2", "discord", ALICE.id, GUILD.id, "oidc", "open", {}, NOW, NOW + timedelta(minutes=15))
+    late = PendingRecord(
+        "chk2", "discord", ALICE.id, GUILD.id, "oidc", "open", {}, NOW, NOW + timedelta(minutes=15)
+    )
     await any_store.create_pending(late)
     assert not await any_store.consume_pending("chk2", NOW + timedelta(minutes=16))  # expired
 
 
 async def test_held_items_are_idempotent_per_message_and_member(any_store: Store) -> None:
     args = dict(
-        community=GUILD, channel_id="600", message_id="700", for_member=ALICE, sender=BOB,
-        relation=Relation.REPLY, content="hi", reason="reply from an unverified account",
-        at=NOW, expires_at=NOW + timedelta(days=30),
+        community=GUILD,
+        channel_id="600",
+        message_id="700",
+        for_member=ALICE,
+        sender=BOB,
+        relation=Relation.REPLY,
+        content="hi",
+        reason="reply from an unverified account",
+        at=NOW,
+        expires_at=NOW + timedelta(days=30),
     )
     assert await any_store.add_held(**args)  # type: ignore[arg-type]
     assert not await any_store.add_held(**args)  # type: ignore[arg-type]  # redelivered
@@ -110,12 +150,24 @@ async def test_events_are_claimed_once_and_state_survives(any_store: Store) -> N
 
 
 async def test_export_and_erase_cover_every_table(any_store: Store) -> None:
-    await any_store.save_verification(VerificationRecord("discord", ALICE.id, "oidc", "identity", "a" * 64, NOW))
+    await any_store.save_verification(
+        VerificationRecord("discord", ALICE.id, "oidc", "identity", "a" * 64, NOW)
+    )
     await any_store.bind_identity(GUILD, ALICE, "a" * 64, NOW)
     await any_store.set_filter(GUILD, ALICE, FilterLevel.ALL, NOW)
-    await any_store.audit(network="discord", community_id=GUILD.id, actor=ALICE.id, action="SetBadge", target=ALICE.id, detail="grant", at=NOW)
+    await any_store.audit(
+        network="discord",
+        community_id=GUILD.id,
+        actor=ALICE.id,
+        action="SetBadge",
+        target=ALICE.id,
+        detail="grant",
+        at=NOW,
+    )
     exported = await any_store.export_member(ALICE)
-    assert exported["verifications"] and exported["member_filters"] and exported["identity_bindings"]
+    assert (
+        exported["verifications"] and exported["member_filters"] and exported["identity_bindings"]
+    )
     assert await any_store.erase_member(ALICE) >= 3
     after = await any_store.export_member(ALICE)
     assert all(rows == [] for rows in after.values())
@@ -123,15 +175,20 @@ async def test_export_and_erase_cover_every_table(any_store: Store) -> None:
 
 async def test_deciding_facts_cost_no_queries_once_the_cache_is_warm(store: Store) -> None:
     cache = ReadCache(store)
-    await cache.save_verification(VerificationRecord("discord", ALICE.id, "oidc", "identity", "a" * 64, NOW))
+    await cache.save_verification(
+        VerificationRecord("discord", ALICE.id, "oidc", "identity", "a" * 64, NOW)
+    )
     await cache.set_filter(GUILD, BOB, FilterLevel.REPLIES, NOW)
     await cache.set_policy(GUILD, "600", UnverifiedPolicy.LIMITED, by="1", at=NOW)
 
     async def facts() -> tuple[object, ...]:
         return (
-            await cache.verification(ALICE), await cache.verification(BOB),
-            await cache.filter_level(GUILD, BOB), await cache.filter_level(GUILD, ALICE),
-            await cache.policies(GUILD), await cache.last_notice(GUILD, BOB),
+            await cache.verification(ALICE),
+            await cache.verification(BOB),
+            await cache.filter_level(GUILD, BOB),
+            await cache.filter_level(GUILD, ALICE),
+            await cache.policies(GUILD),
+            await cache.last_notice(GUILD, BOB),
         )
 
     cold = await facts()
@@ -154,5 +211,5 @@ async def test_cache_writes_reach_the_database_first(store: Store) -> None:
 def test_unsupported_database_urls_are_refused_by_config(url: str) -> None:
     from bot.config import ConfigError, parse_config
 
-    with pytest.raises(ConfigError, match="database.url"):
+    with pytest.raises(ConfigError, match=r"database\.url"):
         parse_config({"database": {"url": url}})

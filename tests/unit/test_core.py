@@ -1,0 +1,312 @@
+"""The core and the cogs on a recording adapter: routing, permissions, failure isolation, dry run,
+the filter hot path, held items, policy and badges — quick tests beside the end-to-end ones."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from bot.cog import Cog, command, listener
+from bot.config import parse_config
+from bot.core import BotCore
+from bot.model import (
+    Access,
+    Actor,
+    ChannelRef,
+    CommandContext,
+    CommunityRef,
+    FilterLevel,
+    MemberJoined,
+    MemberRef,
+    MessagePosted,
+    MessageRef,
+    ReactionAdded,
+    Role,
+    UnverifiedPolicy,
+)
+from bot.storage.records import VerificationRecord
+from bot.storage.repo import Store
+from cogs.admin import Admin
+from cogs.badges import Badges
+from cogs.filters import Filters
+from cogs.help import Help
+from tests.recording import RecordingAdapter
+
+SPACE = CommunityRef("matrix", "!space:hs")
+ROOM = ChannelRef(SPACE, "!room:hs")
+ALICE = MemberRef("matrix", "@alice:hs")  # filters her replies
+MALLORY = MemberRef("matrix", "@mallory:hs")  # unverified
+VERA = MemberRef("matrix", "@vera:hs")  # verified
+NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
+CONFIG = parse_config(
+    {
+        "identity": {"hash_key": {"value": "k" * 32}},
+        "methods": {"moderator": {"level": "reviewed"}},
+        "matrix": {
+            "homeserver": "http://127.0.0.1:1",
+            "user_id": "@bot:hs",
+            "access_token": {"value": "t"},
+        },
+    }
+).config
+
+
+class Exploding(Cog):
+    @command("boom", help="always fails")
+    async def boom(self, ctx: CommandContext) -> None:
+        raise RuntimeError("kaboom")
+
+    @listener(MessagePosted)
+    async def explode(self, event: MessagePosted) -> None:
+        raise RuntimeError("listener kaboom")
+
+
+@pytest.fixture
+async def setup(store: Store) -> AsyncIterator[tuple[BotCore, RecordingAdapter]]:
+    adapter = RecordingAdapter(served=[SPACE])
+    adapter.members = {m: {SPACE} for m in (ALICE, MALLORY, VERA)}
+    core = BotCore(
+        CONFIG,
+        store,
+        adapters=[adapter],
+        cogs=[Exploding, Help, Badges, Filters, Admin],
+        clock=lambda: NOW,
+    )
+    await store.save_verification(
+        VerificationRecord(
+            "matrix", VERA.id, "moderator", "reviewed", "v" * 64, NOW - timedelta(days=1)
+        )
+    )
+    await core.start()
+    yield core, adapter
+    await core.stop()
+
+
+def reply(
+    sender: MemberRef, to: MemberRef, event_id: str = "$reply", text: str = "hey"
+) -> MessagePosted:
+    return MessagePosted(MessageRef(ROOM, event_id), Actor(sender), text=text, reply_to_author=to)
+
+
+async def test_a_failing_listener_does_not_stop_the_others_or_the_loop(
+    setup: tuple[BotCore, RecordingAdapter], caplog: pytest.LogCaptureFixture
+) -> None:
+    core, adapter = setup
+    await core.cache.set_filter(SPACE, ALICE, FilterLevel.REPLIES, NOW)
+    with caplog.at_level(logging.ERROR):
+        await core.handle_event(adapter, reply(MALLORY, ALICE))
+    assert "listener kaboom" in caplog.text
+    assert adapter.removed() == [MessageRef(ROOM, "$reply")]  # the filter still ran
+
+
+async def test_a_failing_command_answers_politely_and_changes_nothing(
+    setup: tuple[BotCore, RecordingAdapter],
+) -> None:
+    core, adapter = setup
+    await core.handle_command(adapter, adapter.invoke("boom", member=ALICE, community=SPACE))
+    assert "Something went wrong" in adapter.last_reply()
+
+
+async def test_permissions_are_checked_before_the_handler(
+    setup: tuple[BotCore, RecordingAdapter],
+) -> None:
+    core, adapter = setup
+    await core.handle_command(
+        adapter, adapter.invoke("policy", "read_only", member=MALLORY, community=SPACE)
+    )
+    assert adapter.last_reply() == "Only an admin can run !policy."
+    assert not [c for c in adapter.calls if c[0] == "apply_policy"]
+    assert (await core.store.get_policies(SPACE)).community is None
+
+
+async def test_malformed_commands_get_a_usage_line(setup: tuple[BotCore, RecordingAdapter]) -> None:
+    core, adapter = setup
+    await core.handle_command(
+        adapter, adapter.invoke("filter", "sometimes", member=ALICE, community=SPACE)
+    )
+    answer = adapter.last_reply()
+    assert (
+        "level must be one of off, replies, all" in answer
+        and "Usage: !filter [off|replies|all]" in answer
+    )
+    await core.handle_command(adapter, adapter.invoke("frobnicate", member=ALICE, community=SPACE))
+    assert adapter.last_reply() == "I don't know !frobnicate. Try !help."
+    await core.handle_command(
+        adapter, adapter.invoke("filter", "all", "extra", member=ALICE, community=SPACE)
+    )
+    assert "Too many words" in adapter.last_reply()
+    assert await core.store.get_filter(SPACE, ALICE) is None
+
+
+async def test_a_redelivered_command_runs_once(setup: tuple[BotCore, RecordingAdapter]) -> None:
+    core, adapter = setup
+    for _ in range(2):
+        await core.handle_command(
+            adapter,
+            adapter.invoke("filter", "all", member=ALICE, community=SPACE, event_id="$cmd1"),
+        )
+    assert len(adapter.replies) == 1
+
+
+async def test_filtered_member_gets_unverified_reply_held_and_verified_reply_kept(
+    setup: tuple[BotCore, RecordingAdapter],
+) -> None:
+    core, adapter = setup
+    await core.handle_command(
+        adapter, adapter.invoke("filter", "replies", member=ALICE, community=SPACE)
+    )
+    assert "Your filter is now replies" in adapter.last_reply()
+    await core.handle_event(adapter, reply(MALLORY, ALICE, "$bad", "buy my stuff"))
+    await core.handle_event(adapter, reply(VERA, ALICE, "$good", "welcome!"))
+    assert adapter.removed() == [MessageRef(ROOM, "$bad")]
+    assert [m for m, _ in adapter.directs] == [MALLORY]  # the sender is told how to verify
+    assert "!verify" in adapter.directs[0][1]
+    # a second unverified reply within the cooldown: held, but no second notice
+    await core.handle_event(adapter, reply(MALLORY, ALICE, "$bad2"))
+    assert len(adapter.directs) == 1
+
+    await core.handle_command(adapter, adapter.invoke("held", member=ALICE, community=SPACE))
+    listing = adapter.last_reply()
+    assert "Held for you (2)" in listing and "buy my stuff" in listing and "@mallory:hs" in listing
+    item = (await core.store.list_held(ALICE))[0].id
+    await core.handle_command(
+        adapter, adapter.invoke("held", "release", str(item), member=ALICE, community=SPACE)
+    )
+    assert "buy my stuff" in adapter.last_reply()
+    await core.handle_command(
+        adapter, adapter.invoke("held", "dismiss", "all", member=ALICE, community=SPACE)
+    )
+    assert "Dismissed 1" in adapter.last_reply()
+    assert await core.store.list_held(ALICE) == []
+
+
+async def test_reactions_from_unverified_accounts_are_removed(
+    setup: tuple[BotCore, RecordingAdapter],
+) -> None:
+    core, adapter = setup
+    await core.handle_command(
+        adapter, adapter.invoke("filter", "replies", member=ALICE, community=SPACE)
+    )
+    await core.handle_event(
+        adapter,
+        ReactionAdded(
+            MessageRef(ROOM, "$alices"),
+            Actor(MALLORY),
+            "👎",
+            message_author=ALICE,
+            reaction_id="$r",
+        ),
+    )
+    assert [c[0] for c in adapter.calls if c[0] == "remove_reaction"] == ["remove_reaction"]
+    assert (await core.store.list_held(ALICE))[0].content == "👎"
+
+
+async def test_policy_is_stored_then_applied_natively_then_enforced(
+    setup: tuple[BotCore, RecordingAdapter],
+) -> None:
+    core, adapter = setup
+    await core.handle_command(
+        adapter,
+        adapter.invoke(
+            "policy", "!room:hs", "read_only", member=ALICE, community=SPACE, role=Role.ADMIN
+        ),
+    )
+    assert "channel !room:hs is now read only" in adapter.last_reply()
+    assert ("apply_policy", (ROOM, UnverifiedPolicy.READ_ONLY)) in adapter.calls
+    await core.handle_event(
+        adapter, MessagePosted(MessageRef(ROOM, "$m"), Actor(MALLORY), text="hi")
+    )
+    await core.handle_event(adapter, MessagePosted(MessageRef(ROOM, "$v"), Actor(VERA), text="hi"))
+    assert adapter.removed() == [MessageRef(ROOM, "$m")]
+    audit = await core.store.list_audit(community_id=SPACE.id)
+    assert {a.action for a in audit} >= {"ApplyPolicy", "RemoveMessage"}
+
+
+async def test_dry_run_logs_and_audits_instead_of_acting(store: Store) -> None:
+    adapter = RecordingAdapter(served=[SPACE])
+    core = BotCore(
+        CONFIG, store, adapters=[adapter], cogs=[Filters, Admin], dry_run=True, clock=lambda: NOW
+    )
+    await core.start()
+    await core.cache.set_policy(SPACE, None, UnverifiedPolicy.READ_ONLY, by=None, at=NOW)
+    await core.handle_event(
+        adapter, MessagePosted(MessageRef(ROOM, "$m"), Actor(MALLORY), text="hi")
+    )
+    assert adapter.removed() == [] and adapter.directs == []
+    audit = await store.list_audit(community_id=SPACE.id)
+    assert audit and all(a.dry_run and a.detail.startswith("would ") for a in audit)
+    await core.stop()
+
+
+async def test_badges_are_reconciled_at_start_and_restored_on_join(store: Store) -> None:
+    adapter = RecordingAdapter(served=[SPACE])
+    adapter.members = {VERA: {SPACE}, MALLORY: {SPACE}}
+    adapter.badges = {(MALLORY, SPACE)}  # a badge nobody earned (e.g. granted by hand)
+    await store.save_verification(
+        VerificationRecord("matrix", VERA.id, "moderator", "reviewed", "v" * 64, NOW)
+    )
+    core = BotCore(CONFIG, store, adapters=[adapter], cogs=[Badges], clock=lambda: NOW)
+    await core.start()
+    assert adapter.badges == {(VERA, SPACE)}
+    adapter.badges.clear()  # Vera left, which took her badge; she comes back
+    await core.handle_event(adapter, MemberJoined(SPACE, VERA))
+    assert adapter.badges == {(VERA, SPACE)}
+    await core.handle_event(adapter, MemberJoined(SPACE, MALLORY))
+    assert (MALLORY, SPACE) not in adapter.badges
+    await core.stop()
+
+
+async def test_a_badge_the_bot_cannot_grant_is_logged_not_fatal(
+    store: Store, caplog: pytest.LogCaptureFixture
+) -> None:
+    adapter = RecordingAdapter(served=[SPACE], fail_badges=True)
+    adapter.members = {VERA: {SPACE}}
+    await store.save_verification(
+        VerificationRecord("matrix", VERA.id, "moderator", "reviewed", "v" * 64, NOW)
+    )
+    core = BotCore(CONFIG, store, adapters=[adapter], cogs=[Badges], clock=lambda: NOW)
+    with caplog.at_level(logging.WARNING):
+        await core.start()
+    assert "below the badge role" in caplog.text
+    assert core.metrics.counters["actions.failed"] == 1
+    await core.stop()
+
+
+async def test_help_lists_only_what_the_member_may_run(
+    setup: tuple[BotCore, RecordingAdapter],
+) -> None:
+    core, adapter = setup
+    await core.handle_command(adapter, adapter.invoke("help", member=ALICE, community=SPACE))
+    member_help = adapter.last_reply()
+    assert "!filter [off|replies|all]" in member_help and "!policy" not in member_help
+    await core.handle_command(
+        adapter, adapter.invoke("help", member=ALICE, community=SPACE, role=Role.ADMIN)
+    )
+    assert "!policy" in adapter.last_reply()
+
+
+async def test_the_hot_path_issues_no_query_once_warm(
+    setup: tuple[BotCore, RecordingAdapter],
+) -> None:
+    core, adapter = setup
+    event = MessagePosted(
+        MessageRef(ROOM, "$plain"), Actor(MALLORY), text="hello", reply_to_author=VERA
+    )
+    await core.handle_event(adapter, event)  # warms the cache
+    before = core.store.statements
+    for i in range(50):
+        await core.handle_event(
+            adapter,
+            MessagePosted(
+                MessageRef(ROOM, f"$p{i}"), Actor(MALLORY), text="hello", reply_to_author=VERA
+            ),
+        )
+    assert core.store.statements == before
+    assert adapter.removed() == []
+
+
+def test_access_levels_follow_roles() -> None:
+    assert Role.ADMIN >= Access.MODERATOR and not Role.MEMBER >= Access.MODERATOR
