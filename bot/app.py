@@ -9,6 +9,7 @@ from bot.cog import Cog
 from bot.config import Config
 from bot.core import BotCore
 from bot.storage import migrate
+from bot.storage.invalidation import PgInvalidation
 from bot.storage.repo import Store
 
 log = logging.getLogger(__name__)
@@ -20,8 +21,9 @@ def default_cogs() -> list[type[Cog]]:
     from cogs.badges import Badges
     from cogs.filters import Filters
     from cogs.help import Help
+    from cogs.housekeeping import Housekeeping
 
-    found: list[type[Cog]] = [Help, Badges, Filters, Admin]
+    found: list[type[Cog]] = [Help, Badges, Filters, Admin, Housekeeping]
     try:
         from cogs.verification import Verification
     except ImportError:  # the identity-check feature is optional at import time
@@ -51,14 +53,21 @@ class Application:
         self.config = config
         self.store = Store.open(config.database.url, pool_size=config.database.pool_size)
         self.core = BotCore(config, self.store, cogs=default_cogs(), dry_run=dry_run)
+        self.invalidation: PgInvalidation | None = None
+        if self.store.dialect == "postgresql":
+            self.invalidation = PgInvalidation(config.database.url, self.core.cache)
 
     async def start(self) -> None:
         if self.config.database.auto_migrate:
             await migrate.upgrade(self.store.engine)
+        if self.invalidation is not None:
+            await self.invalidation.start()
         for adapter in build_adapters(self.config, self.core):
             self.core.add_adapter(adapter)
         await self.core.start()
 
     async def stop(self) -> None:
         await self.core.stop()
+        if self.invalidation is not None:
+            await self.invalidation.stop()
         await self.store.close()

@@ -310,3 +310,21 @@ async def test_the_hot_path_issues_no_query_once_warm(
 
 def test_access_levels_follow_roles() -> None:
     assert Role.ADMIN >= Access.MODERATOR and not Role.MEMBER >= Access.MODERATOR
+
+
+async def test_housekeeping_deletes_held_items_past_retention(store: Store) -> None:
+    from cogs.housekeeping import Housekeeping
+
+    adapter = RecordingAdapter(served=[SPACE])
+    clock = [NOW]
+    core = BotCore(
+        CONFIG, store, adapters=[adapter], cogs=[Filters, Housekeeping], clock=lambda: clock[0]
+    )
+    await core.cache.set_filter(SPACE, ALICE, FilterLevel.REPLIES, NOW)
+    await core.handle_event(adapter, reply(MALLORY, ALICE))
+    assert len(await store.list_held(ALICE)) == 1
+    clock[0] = NOW + timedelta(days=CONFIG.defaults.held_retention_days - 1)
+    assert (await core.cog(Housekeeping).sweep())["held_items"] == 0
+    clock[0] = NOW + timedelta(days=CONFIG.defaults.held_retention_days, seconds=1)
+    assert (await core.cog(Housekeeping).sweep())["held_items"] == 1
+    assert await store.list_held(ALICE) == []

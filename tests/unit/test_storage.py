@@ -213,3 +213,29 @@ def test_unsupported_database_urls_are_refused_by_config(url: str) -> None:
 
     with pytest.raises(ConfigError, match=r"database\.url"):
         parse_config({"database": {"url": url}})
+
+
+async def test_a_write_in_one_process_invalidates_the_others_cache(pg_store: Store) -> None:
+    import asyncio
+
+    from bot.storage.invalidation import PgInvalidation
+
+    url = pg_store.engine.url.render_as_string(hide_password=False)
+    other_store = Store.open(url)
+    mine, theirs = ReadCache(pg_store), ReadCache(other_store)
+    mine_sync, theirs_sync = PgInvalidation(url, mine), PgInvalidation(url, theirs)
+    await mine_sync.start()
+    await theirs_sync.start()
+    try:
+        assert await theirs.filter_level(GUILD, ALICE) is None  # cached as "no filter"
+        await mine.set_filter(GUILD, ALICE, FilterLevel.ALL, NOW)
+        for _ in range(100):
+            if theirs_sync.received:
+                break
+            await asyncio.sleep(0.02)
+        assert await theirs.filter_level(GUILD, ALICE) is FilterLevel.ALL
+        assert mine_sync.received == 0  # a process ignores its own notices
+    finally:
+        await mine_sync.stop()
+        await theirs_sync.stop()
+        await other_store.close()
