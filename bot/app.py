@@ -38,7 +38,7 @@ def build_adapters(config: Config, core: BotCore) -> list[ChatAdapter]:
     if config.discord is not None:
         from bot.adapters.discord import DiscordAdapter
 
-        adapters.append(DiscordAdapter(config.discord, config))
+        adapters.append(DiscordAdapter(config.discord, config, core.state_for("discord")))
     if config.matrix is not None:
         from bot.adapters.matrix import MatrixAdapter
 

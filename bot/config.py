@@ -215,6 +215,7 @@ class EmailCodeSettings(_Section):
 
 class ModeratorReviewSettings(_Section):
     level: Annotated[str, Field(pattern=LEVEL_PATTERN)] = "reviewed"
+    request_ttl_days: Annotated[int, Field(ge=1, le=90)] = 7  # an unanswered request lapses
 
 
 class MethodSettings(_Section):
@@ -300,6 +301,8 @@ class MatrixSettings(_Section):
     allowed_servers: list[str] = []
     command_prefix: str = "!"
     queue_size: Annotated[int, Field(ge=1, le=100_000)] = 1000
+    # warn admins when a room's power levels grow past this (Matrix refuses them above 64 KiB)
+    power_levels_warn_bytes: Annotated[int, Field(ge=1024, le=65_536)] = 32_768
 
     @model_validator(mode="after")
     def _credentials(self) -> MatrixSettings:

@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 from bot import actions as act
-from bot.adapters.base import AdapterError, ChatAdapter
+from bot.adapters.base import AdapterError, ChatAdapter, SenderNotifier
 from bot.cog import Cog, CommandHandler, Listener
 from bot.commands import bind_arguments
 from bot.config import Config
@@ -341,9 +341,11 @@ class BotCore:
     async def _notify_sender(self, action: act.NotifySender) -> None:
         adapter = self.adapter(action.member.network)
         await self.cache.note_notice(action.community, action.member, self.clock())
-        await adapter.send_direct(
-            action.member, sender_notice(action.reason, adapter.capabilities.command_prefix)
-        )
+        text = sender_notice(action.reason, adapter.capabilities.command_prefix)
+        if isinstance(adapter, SenderNotifier):
+            await adapter.notify_sender(action.member, action.channel, text)
+        else:
+            await adapter.send_direct(action.member, text)
 
     async def _set_badge(self, action: act.SetBadge) -> None:
         await self.adapter(action.member.network).set_badge(

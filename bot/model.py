@@ -151,6 +151,7 @@ class MessagePosted:
     has_attachment: bool = False
     is_direct: bool = False  # a direct-message room/channel with the bot
     at: datetime | None = None
+    parent_channel_id: str | None = None  # a thread's parent channel, whose policy it follows
 
     @property
     def community(self) -> CommunityRef:

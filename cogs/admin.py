@@ -14,6 +14,7 @@ from bot.model import (
     ChannelRef,
     CommandContext,
     CommandError,
+    CommunityRef,
     ParamKind,
     ParamSpec,
     UnverifiedPolicy,
@@ -24,6 +25,24 @@ POLICY_CHOICES = tuple(p.value for p in UnverifiedPolicy)
 
 class Admin(Cog):
     """Community-wide settings only admins may change."""
+
+    async def on_ready(self) -> None:
+        """Re-apply every stored or configured policy natively, community first, then channels,
+        so a restart (or a permission an admin has since fixed) leaves the platform in line."""
+        for adapter in self.core.adapters.values():
+            for community in adapter.communities():
+                await self.reapply(community)
+
+    async def reapply(self, community: CommunityRef) -> None:
+        stored = await self.core.cache.policies(community)
+        own = self.core.config.community(community.network, community.id)
+        community_policy = stored.community or (own.policy if own is not None else None)
+        channels = dict(own.channels) if own is not None else {}
+        channels.update(stored.channels)
+        if community_policy is not None:
+            await self.core.execute(ApplyPolicy(community, community_policy))
+        for channel_id, channel_policy in sorted(channels.items()):
+            await self.core.execute(ApplyPolicy(ChannelRef(community, channel_id), channel_policy))
 
     @command(
         "policy",

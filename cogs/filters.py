@@ -6,9 +6,11 @@ read cache (no database query once warm), the pure policy engine decides, the co
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from bot import policy
+from bot.adapters.base import PreSendProtection
 from bot.cog import Cog, command, listener
 from bot.model import (
     CommandContext,
@@ -23,6 +25,9 @@ from bot.model import (
     UnverifiedPolicy,
 )
 from bot.policy import Target
+from bot.storage.records import CommunityPolicies
+
+log = logging.getLogger(__name__)
 
 
 class Filters(Cog):
@@ -50,6 +55,7 @@ class Filters(Cog):
             return
         chosen = FilterLevel(level)
         await self.core.cache.set_filter(community, ctx.member, chosen, self.core.clock())
+        await self._refresh_protection(community)  # in force by the time the member reads on
         await self.core.respond(ctx, f"Your filter is now {chosen.describe()}.")
 
     @command(
@@ -151,14 +157,13 @@ class Filters(Cog):
             for member, relation in policy.touched_members(event):
                 targets.append(Target(member, relation, await self._level(community, member)))
         policies = await cache.policies(community)
-        channel_policy = policies.channels.get(event.message.channel.id)
         community_policy = policies.community or self._configured_policy(community)
         actions = policy.decide(
             event,
             sender_verified=verified,
             targets=targets,
             community_policy=community_policy,
-            channel_policy=channel_policy or self._configured_channel_policy(event),
+            channel_policy=self._channel_policy(event, policies),
             settings=settings,
             recent_messages=recent,
             last_notice=await cache.last_notice(community, event.sender.member),
@@ -177,11 +182,39 @@ class Filters(Cog):
             return own.policy
         return self.core.config.defaults.policy
 
-    def _configured_channel_policy(
-        self, event: MessagePosted | ReactionAdded
+    def _channel_policy(
+        self, event: MessagePosted | ReactionAdded, policies: CommunityPolicies
     ) -> UnverifiedPolicy | None:
+        """The channel's own policy (stored, else configured); a thread follows its parent."""
         own = self.core.config.community(event.community.network, event.community.id)
-        return own.channels.get(event.message.channel.id) if own is not None else None
+        configured = own.channels if own is not None else {}
+        channel_ids = [event.message.channel.id]
+        if isinstance(event, MessagePosted) and event.parent_channel_id is not None:
+            channel_ids.append(event.parent_channel_id)
+        for channel_id in channel_ids:
+            found = policies.channels.get(channel_id) or configured.get(channel_id)
+            if found is not None:
+                return found
+        return None
+
+    # --- native protection before delivery (where the platform has it) ------------------------
+
+    async def on_ready(self) -> None:
+        for adapter in self.core.adapters.values():
+            if isinstance(adapter, PreSendProtection):
+                for community in adapter.communities():
+                    await self._refresh_protection(community)
+
+    async def _refresh_protection(self, community: CommunityRef) -> None:
+        """Hand the adapter the community's complete set of filtered members."""
+        adapter = self.core.adapter(community.network)
+        if not isinstance(adapter, PreSendProtection):
+            return
+        filtered = [record.member for record in await self.core.store.filters_in(community)]
+        try:
+            await adapter.protect_members(community, filtered)
+        except Exception:
+            log.exception("could not update pre-send protection in %s", community.id)
 
     # --- data rights --------------------------------------------------------------------------
 

@@ -39,6 +39,28 @@ class AdapterError(Exception):
     """An action could not be performed; the message says why in words an admin can act on."""
 
 
+@runtime_checkable
+class SenderNotifier(Protocol):
+    """An adapter that can reach a sender even when direct messages are closed (a short public
+    notice). Only for sender notices: nothing private may travel this way."""
+
+    async def notify_sender(
+        self, member: MemberRef, channel: ChannelRef | None, text: str
+    ) -> None: ...
+
+
+@runtime_checkable
+class PreSendProtection(Protocol):
+    """An adapter that can stop mentions of members before they are delivered (Discord AutoMod).
+
+    `protect_members` takes the complete set of filtered members each time; what does not fit
+    the platform's limits still relies on removal after the fact."""
+
+    async def protect_members(
+        self, community: CommunityRef, members: Sequence[MemberRef]
+    ) -> object: ...
+
+
 class AdapterState(Protocol):
     """Small durable values an adapter keeps across restarts (a sync token, DM room ids)."""
 

@@ -1,0 +1,876 @@
+"""The Discord adapter: discord.py on one side, verifybot's neutral events and actions on the other.
+
+Shape of the thing:
+* a supervised `discord.Client` (restarted, with a log line, if it ever dies: discord.py ends
+  `Client.connect` on a gateway payload it cannot parse, and does not reconnect by itself);
+* gateway events -> neutral events -> `EventSink`, awaited in the same task, so a message that
+  must go is deleted while its own event is being handled;
+* actions are checked against discord.py's cache first (permissions, role hierarchy), so a
+  missing permission becomes one admin notice instead of a storm of 403s;
+* no exception escapes into discord.py's event loop: handlers log, count and carry on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import OrderedDict, defaultdict
+from collections.abc import AsyncIterator, Awaitable, Sequence
+from dataclasses import dataclass
+from types import SimpleNamespace
+from typing import Any, Protocol
+
+import aiohttp
+import discord
+import yarl
+from discord import app_commands
+from discord.gateway import DiscordWebSocket
+
+from bot.adapters.base import AdapterError, Capabilities, EventSink
+from bot.adapters.discord import native
+from bot.adapters.discord.commands import build_command, invocation_from
+from bot.adapters.discord.events import (
+    channel_ref,
+    community_ref,
+    member_joined,
+    member_left,
+    member_ref,
+    message_posted,
+    parse_channel_id,
+    parse_member_id,
+    reaction_added,
+    reaction_for_url,
+)
+from bot.config import Config, ConfigError, DiscordSettings
+from bot.model import (
+    ChannelRef,
+    CommandInvocation,
+    CommandSpec,
+    CommunityAdded,
+    CommunityRef,
+    Event,
+    MemberRef,
+    MessageRef,
+    Network,
+    UnverifiedPolicy,
+)
+
+log = logging.getLogger(__name__)
+
+READY_TIMEOUT = 120.0  # chunking a large guild's members at start takes a while
+DEFER_AFTER = 2.0  # Discord drops an interaction that is not answered within 3 seconds
+NOTICE_SECONDS = 30.0  # how long a public "please verify" notice stays up
+ADMIN_REPEAT_SECONDS = 3600.0  # the same admin notice at most once an hour
+MESSAGE_LIMIT = 2000
+NO_PINGS = discord.AllowedMentions.none()
+VERIFY_HINT = "Run /verify to verify."
+
+
+class AdapterState(Protocol):
+    """Durable key/value state (the core's StoredAdapterState), for "tell admins once"."""
+
+    async def get(self, key: str) -> str | None: ...
+
+    async def set(self, key: str, value: str) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class MemberProtection:
+    """Result of `protect_members`: who AutoMod shields before delivery, who relies on deletion."""
+
+    protected: tuple[MemberRef, ...]
+    unprotected: tuple[MemberRef, ...]
+
+
+def chunks(text: str, limit: int = MESSAGE_LIMIT) -> list[str]:
+    """Split at line breaks into Discord-sized messages (a long /held list, for instance)."""
+    parts: list[str] = []
+    current = ""
+    for line in text.split("\n"):
+        while len(line) > limit:
+            parts.append(line[:limit])
+            line = line[limit:]
+        if current and len(current) + 1 + len(line) > limit:
+            parts.append(current)
+            current = line
+        else:
+            current = f"{current}\n{line}" if current else line
+    parts.append(current)
+    return [p for p in parts if p] or [""]
+
+
+class _Client(discord.Client):
+    """discord.py's client with every event handed to the adapter, guarded."""
+
+    def __init__(self, adapter: DiscordAdapter, **options: Any) -> None:
+        super().__init__(**options)
+        self.adapter = adapter
+        self.tree: app_commands.CommandTree[_Client] = app_commands.CommandTree(self)
+
+    async def setup_hook(self) -> None:
+        self.adapter._fill_tree(self)
+
+    async def on_ready(self) -> None:
+        await self.adapter._guard("ready", self.adapter._on_ready(self))
+
+    async def on_message(self, message: discord.Message) -> None:
+        await self.adapter._guard("message", self.adapter._on_message(message))
+
+    async def on_raw_reaction_add(self, payload: discord.RawReactionActionEvent) -> None:
+        await self.adapter._guard("reaction", self.adapter._on_reaction(payload))
+
+    async def on_member_join(self, member: discord.Member) -> None:
+        if member.id != self.adapter._self_id:
+            await self.adapter._guard("member join", self.adapter._push(member_joined(member)))
+
+    async def on_raw_member_remove(self, payload: discord.RawMemberRemoveEvent) -> None:
+        await self.adapter._guard("member leave", self.adapter._push(member_left(payload)))
+
+    async def on_guild_join(self, guild: discord.Guild) -> None:
+        await self.adapter._guard("guild join", self.adapter._on_guild_join(guild))
+
+    async def on_error(self, event_method: str, /, *args: Any, **kwargs: Any) -> None:
+        self.adapter.metrics["handler_errors"] += 1
+        log.exception("discord event %s failed; carrying on", event_method)
+
+
+class DiscordAdapter:
+    """verifybot on Discord. Construct with the Discord settings and the whole config."""
+
+    network: Network = "discord"
+
+    def __init__(
+        self, settings: DiscordSettings, config: Config, state: AdapterState | None = None
+    ) -> None:
+        self.settings = settings
+        self.config = config
+        self.state = state
+        self.capabilities = Capabilities(
+            native_pre_send_filter=settings.automod_mention_block,
+            ephemeral_replies=True,
+            native_read_only=True,
+            native_verified_only=True,
+            command_prefix="/",
+        )
+        self.metrics: dict[str, int] = defaultdict(int)  # http_401/403/429, client_restarts, ...
+        self.restart_delay = 1.0  # first pause before restarting a dead client; doubles to 60 s
+        self._sink: EventSink | None = None
+        self._client: _Client | None = None
+        self._supervisor: asyncio.Task[None] | None = None
+        self._ready = asyncio.Event()
+        self._fatal: AdapterError | None = None
+        self._stopping = False
+        self._specs: list[CommandSpec] = []
+        self._self_id: int | None = None
+        self._badge_ids: dict[int, int] = {}
+        self._guild_locks: dict[int, asyncio.Lock] = defaultdict(asyncio.Lock)
+        self._reply_locks: dict[int, asyncio.Lock] = {}
+        self._admin_told: dict[tuple[int, str], float] = {}
+        self._told_once: set[str] = set()
+        self._channel_policies: dict[int, UnverifiedPolicy] = {}  # set per channel, kept apart
+        self._last_channel: OrderedDict[int, tuple[int, int]] = OrderedDict()  # member -> place
+        self._in_flight = 0
+        self._drained = asyncio.Event()
+        self._drained.set()
+
+    # --- lifecycle ----------------------------------------------------------------------------
+
+    async def start(self, sink: EventSink) -> None:
+        """Log in and wait (bounded) until every guild is loaded; the client runs on after."""
+        self._sink = sink
+        self._stopping = False
+        self._point_at_api()
+        try:
+            token = self.settings.token.resolve()
+        except ConfigError as exc:
+            raise AdapterError(f"discord.token: {'; '.join(exc.problems)}") from None
+        self._supervisor = asyncio.create_task(self._supervise(token), name="discord-client")
+        ready = asyncio.create_task(self._ready.wait())
+        done, _ = await asyncio.wait(
+            {ready, self._supervisor}, timeout=READY_TIMEOUT, return_when=asyncio.FIRST_COMPLETED
+        )
+        if ready not in done:
+            ready.cancel()
+            if self._supervisor.done():
+                raise self._fatal or AdapterError("the Discord client stopped during start-up")
+            await self.stop()
+            raise AdapterError(f"Discord did not get ready within {READY_TIMEOUT:.0f} s")
+
+    async def stop(self) -> None:
+        """Let handlers in progress finish (what they owe people is written first), then close."""
+        self._stopping = True
+        try:
+            await asyncio.wait_for(self.drained(), 10)
+        except TimeoutError:
+            log.warning("stopping with %d Discord handler(s) still running", self._in_flight)
+        if self._client is not None:
+            await self._client.close()
+        if self._supervisor is not None:
+            try:
+                await asyncio.wait_for(self._supervisor, 10)
+            except (TimeoutError, asyncio.CancelledError):
+                self._supervisor.cancel()
+
+    def _point_at_api(self) -> None:
+        """Tests only: discord.py reads its API and gateway addresses from class attributes."""
+        if self.settings.api_base:
+            log.warning("Discord API redirected to %s (testing only)", self.settings.api_base)
+            discord.http.Route.BASE = self.settings.api_base.rstrip("/")
+        if self.settings.gateway_url:
+            DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(self.settings.gateway_url)
+
+    def _make_client(self) -> _Client:
+        intents = discord.Intents.none()
+        intents.guilds = intents.members = intents.messages = True
+        intents.message_content = intents.reactions = True
+        trace = aiohttp.TraceConfig()
+        trace.on_request_end.append(self._count_refusals)
+        return _Client(
+            self,
+            intents=intents,
+            guild_ready_timeout=self.settings.guild_ready_timeout,
+            max_messages=None,  # replies carry their target and reactions their author
+            allowed_mentions=NO_PINGS,
+            http_trace=trace,
+        )
+
+    async def _supervise(self, token: str) -> None:
+        """Run the client; if it dies for any reason but a bad token, log why and start anew."""
+        delay = self.restart_delay
+        loop = asyncio.get_running_loop()
+        while not self._stopping:
+            client = self._client = self._make_client()
+            began = loop.time()
+            try:
+                await client.start(token)
+                why = "the client stopped by itself"
+            except discord.LoginFailure:
+                self._fatal = AdapterError(
+                    "Discord refused the bot token: check discord.token (Developer Portal → Bot"
+                    " → Reset Token)"
+                )
+                log.error("%s", self._fatal)
+                return
+            except discord.PrivilegedIntentsRequired:
+                self._fatal = AdapterError(
+                    "Discord refused the Server Members or Message Content intent: turn both on"
+                    " in the Developer Portal → Bot → Privileged Gateway Intents"
+                )
+                log.error("%s", self._fatal)
+                return
+            except asyncio.CancelledError:
+                await client.close()
+                raise
+            except Exception as exc:
+                why = f"{type(exc).__name__}: {exc}"
+                log.error("the Discord client crashed", exc_info=exc)
+            finally:
+                if not client.is_closed():
+                    await client.close()
+            if self._stopped():
+                return
+            self.metrics["client_restarts"] += 1
+            if loop.time() - began > 300:
+                delay = self.restart_delay
+            log.error("Discord client ended (%s); restarting in %.1f s", why, delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 60.0)
+
+    def _stopped(self) -> bool:
+        return self._stopping
+
+    async def _count_refusals(
+        self,
+        session: aiohttp.ClientSession,
+        context: SimpleNamespace,
+        params: aiohttp.TraceRequestEndParams,
+    ) -> None:
+        """401/403/429 are counted (and 401/403 logged): a rising count is an admin's to-do."""
+        status = params.response.status
+        if status in (401, 403, 429):
+            self.metrics[f"http_{status}"] += 1
+            if status != 429:
+                log.warning("Discord answered %s to %s %s", status, params.method, params.url.path)
+
+    async def _guard(self, what: str, work: Awaitable[Any]) -> None:
+        self._in_flight += 1
+        self._drained.clear()
+        try:
+            await work
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            self.metrics["handler_errors"] += 1
+            log.exception("handling Discord %s failed; carrying on", what)
+        finally:
+            self._in_flight -= 1
+            if self._in_flight == 0:
+                self._drained.set()
+
+    async def drained(self) -> None:
+        """Return once no gateway event is being handled (for a clean stop, and for tests)."""
+        await self._drained.wait()
+
+    def _require_client(self) -> _Client:
+        if self._client is None or self._client.is_closed():
+            raise AdapterError("not connected to Discord")
+        return self._client
+
+    # --- gateway events -----------------------------------------------------------------------
+
+    async def _push(self, event: Event) -> None:
+        if self._sink is not None:
+            self.metrics["events"] += 1
+            await self._sink.handle_event(self, event)
+
+    async def _on_ready(self, client: _Client) -> None:
+        self._self_id = client.user.id if client.user else None
+        for guild in client.guilds:
+            await self._guard(f"preparing {guild.id}", self._prepare_guild(guild))
+        self._ready.set()
+        log.info("Discord ready as %s in %d guild(s)", client.user, len(client.guilds))
+
+    async def _on_message(self, message: discord.Message) -> None:
+        event = message_posted(message, self._self_id)
+        if event is None or event.sender.is_self:
+            return
+        self._remember_place(message.author.id, message.guild, message.channel.id)
+        await self._push(event)
+
+    async def _on_reaction(self, payload: discord.RawReactionActionEvent) -> None:
+        event = reaction_added(payload, self._self_id)
+        if event is None or event.sender.is_self:
+            return
+        client = self._require_client()
+        self._remember_place(
+            payload.user_id, client.get_guild(payload.guild_id or 0), payload.channel_id
+        )
+        await self._push(event)
+
+    async def _on_guild_join(self, guild: discord.Guild) -> None:
+        await self._prepare_guild(guild)
+        await self._push(CommunityAdded(community_ref(guild.id)))
+
+    def _remember_place(self, user_id: int, guild: discord.Guild | None, channel_id: int) -> None:
+        """Where a member last spoke, for a public notice when their DMs are closed."""
+        if guild is None:
+            return
+        self._last_channel[user_id] = (guild.id, channel_id)
+        self._last_channel.move_to_end(user_id)
+        if len(self._last_channel) > 10_000:
+            self._last_channel.popitem(last=False)
+
+    async def _prepare_guild(self, guild: discord.Guild) -> None:
+        """At start and on join: the badge role exists and can be managed, admins know caveats."""
+        try:
+            role = await self._badge_role(guild)
+        except AdapterError:
+            return  # admins were told
+        problem = native.badge_role_problem(guild, role)
+        if problem is not None:
+            await self.notify_admins(community_ref(guild.id), problem)
+        note = native.verification_level_note(guild, role.name)
+        if note is not None:
+            await self._tell_once(guild, "verification_level", note)
+
+    # --- commands -----------------------------------------------------------------------------
+
+    async def register_commands(self, specs: Sequence[CommandSpec]) -> None:
+        """Publish slash commands: to `command_guilds` at once if set, else globally (slow)."""
+        self._specs = list(specs)
+        client = self._require_client()
+        self._fill_tree(client)
+        targets: list[discord.Object | None] = [
+            discord.Object(int(g)) for g in self.settings.command_guilds
+        ] or [None]
+        for guild in targets:
+            try:
+                await client.tree.sync(guild=guild)
+            except discord.HTTPException as exc:
+                log.error(
+                    "could not publish slash commands%s: %s. Fix: re-invite the bot with the"
+                    " applications.commands scope",
+                    f" to guild {guild.id}" if guild else "",
+                    exc,
+                )
+        if self.settings.linked_roles:
+            await self._guard("linked roles", self._register_linked_role(client))
+
+    def _fill_tree(self, client: _Client) -> None:
+        guilds = [discord.Object(int(g)) for g in self.settings.command_guilds]
+        client.tree.clear_commands(guild=None)
+        for guild in guilds:
+            client.tree.clear_commands(guild=guild)
+        for spec in self._specs:
+            command = build_command(spec, self._on_command)
+            if guilds:
+                client.tree.add_command(command, guilds=guilds)
+            else:
+                client.tree.add_command(command)
+
+    async def _register_linked_role(self, client: _Client) -> None:
+        """Role-connection metadata `verified` (boolean), so servers can require the badge.
+
+        One-time setup: Developer Portal → General Information → Linked Roles Verification URL
+        set to the bot's web address; then in a server, Roles → a role → Links → add verifybot.
+        """
+        route = discord.http.Route(
+            "PUT",
+            "/applications/{application_id}/role-connections/metadata",
+            application_id=client.application_id,
+        )
+        record = {
+            "type": 7,
+            "key": "verified",
+            "name": "Verified",
+            "description": "Verified with verifybot",
+        }
+        await client.http.request(route, json=[record])
+
+    async def _on_command(
+        self, spec: CommandSpec, interaction: discord.Interaction, values: dict[str, Any]
+    ) -> None:
+        """Hand a slash command to the core; defer if the core needs longer than Discord waits."""
+        lock = self._reply_locks.setdefault(interaction.id, asyncio.Lock())
+        deferral = asyncio.create_task(self._defer_later(interaction, lock))
+        try:
+            await self._guard(f"/{spec.name}", self._hand_over(spec, interaction, values))
+        finally:
+            deferral.cancel()
+            self._reply_locks.pop(interaction.id, None)
+
+    async def _hand_over(
+        self, spec: CommandSpec, interaction: discord.Interaction, values: dict[str, Any]
+    ) -> None:
+        if self._sink is not None:
+            await self._sink.handle_command(self, invocation_from(spec, interaction, values))
+
+    async def _defer_later(self, interaction: discord.Interaction, lock: asyncio.Lock) -> None:
+        await asyncio.sleep(DEFER_AFTER)
+        async with lock:
+            if not interaction.response.is_done():
+                await interaction.response.defer(ephemeral=True, thinking=True)
+
+    # --- answering people ---------------------------------------------------------------------
+
+    async def respond(
+        self, invocation: CommandInvocation, text: str, *, private: bool = True
+    ) -> None:
+        handle = invocation.reply_handle
+        if not isinstance(handle, discord.Interaction):
+            await self.send_direct(invocation.invoker.member, text)
+            return
+        lock = self._reply_locks.get(handle.id) or asyncio.Lock()
+        try:
+            async with lock:
+                for part in chunks(text):
+                    if not handle.response.is_done():
+                        await handle.response.send_message(
+                            part, ephemeral=private, allowed_mentions=NO_PINGS
+                        )
+                    else:
+                        await handle.followup.send(
+                            part, ephemeral=private, allowed_mentions=NO_PINGS
+                        )
+        except discord.NotFound:  # the interaction expired: answer privately instead
+            await self.send_direct(invocation.invoker.member, text)
+        except discord.HTTPException as exc:
+            raise AdapterError(f"Discord refused the answer: {exc.text or exc.status}") from exc
+
+    async def send_direct(self, member: MemberRef, text: str) -> None:
+        client = self._require_client()
+        try:
+            channel = await client.create_dm(discord.Object(int(member.id)))
+            for part in chunks(text):
+                await channel.send(part, allowed_mentions=NO_PINGS)
+        except discord.Forbidden as exc:
+            raise AdapterError("the member does not accept direct messages from the bot") from exc
+        except discord.HTTPException as exc:
+            raise AdapterError(
+                f"Discord refused the direct message: {exc.text or exc.status}"
+            ) from exc
+
+    async def notify_sender(self, member: MemberRef, channel: ChannelRef | None, text: str) -> None:
+        """Tell an unverified sender why they were stopped: by DM, else by a self-deleting notice.
+
+        Only for sender notices: the public fallback must never carry anything private (such as
+        a verification link). `channel` defaults to where the member last spoke.
+        """
+        try:
+            await self.send_direct(member, text)
+            return
+        except AdapterError:
+            pass
+        place = self._last_channel.get(int(member.id))
+        channel_id = int(channel.id) if channel is not None else place[1] if place else None
+        if channel_id is None:
+            raise AdapterError("the member does not accept direct messages and has not spoken")
+        client = self._require_client()
+        target = client.get_partial_messageable(channel_id)
+        mention = discord.AllowedMentions(users=[discord.Object(int(member.id))])
+        try:
+            await target.send(
+                f"<@{member.id}> {text}"[:MESSAGE_LIMIT],
+                allowed_mentions=mention,
+                delete_after=NOTICE_SECONDS,
+            )
+        except discord.HTTPException as exc:
+            raise AdapterError(f"could not post a notice: {exc.text or exc.status}") from exc
+
+    async def post(self, channel: ChannelRef, text: str) -> None:
+        client = self._require_client()
+        target = client.get_partial_messageable(int(channel.id), guild_id=int(channel.community.id))
+        try:
+            for part in chunks(text):
+                await target.send(part, allowed_mentions=NO_PINGS)
+        except discord.HTTPException as exc:
+            raise AdapterError(
+                f"could not post in <#{channel.id}>: {exc.text or exc.status}"
+            ) from exc
+
+    async def notify_admins(self, community: CommunityRef, text: str) -> None:
+        """The community's log channel; else a DM to the owner; always the log. Deduplicated."""
+        guild = self._guild(community)
+        now = time.monotonic()
+        key = (guild.id, text)
+        if now - self._admin_told.get(key, -ADMIN_REPEAT_SECONDS) < ADMIN_REPEAT_SECONDS:
+            return
+        self._admin_told[key] = now
+        self.metrics["admin_notices"] += 1
+        log.warning("for the admins of %s (%s): %s", guild.name, guild.id, text)
+        channel = self._log_channel(guild)
+        if channel is not None:
+            try:
+                await channel.send(text[:MESSAGE_LIMIT], allowed_mentions=NO_PINGS)
+                return
+            except discord.HTTPException as exc:
+                log.warning("cannot post in the log channel of %s: %s", guild.id, exc)
+        if guild.owner_id is not None:
+            try:
+                await self.send_direct(member_ref(guild.owner_id), f"[{guild.name}] {text}")
+            except AdapterError as exc:
+                log.warning("cannot tell the owner of %s either: %s", guild.id, exc)
+
+    async def _tell_once(self, guild: discord.Guild, topic: str, text: str) -> None:
+        key = f"told:{topic}:{guild.id}"
+        if key in self._told_once or (self.state is not None and await self.state.get(key)):
+            return
+        self._told_once.add(key)
+        await self.notify_admins(community_ref(guild.id), text)
+        if self.state is not None:
+            await self.state.set(key, "1")
+
+    def _log_channel(self, guild: discord.Guild) -> discord.abc.Messageable | None:
+        own = self.config.community("discord", str(guild.id))
+        if own is None or not own.log_channel:
+            return None
+        wanted = own.log_channel.strip()
+        channel_id = parse_channel_id(wanted)
+        found = guild.get_channel_or_thread(channel_id) if channel_id is not None else None
+        if found is None:
+            found = discord.utils.get(guild.text_channels, name=wanted.lstrip("#"))
+        return found if isinstance(found, discord.abc.Messageable) else None
+
+    # --- names --------------------------------------------------------------------------------
+
+    def parse_member(self, text: str) -> MemberRef | None:
+        user_id = parse_member_id(text)
+        return None if user_id is None else member_ref(user_id)
+
+    def parse_channel(self, text: str, community: CommunityRef) -> ChannelRef | None:
+        channel_id = parse_channel_id(text)
+        if channel_id is None or self._client is None:
+            return None
+        guild = self._client.get_guild(int(community.id))
+        if guild is None or guild.get_channel_or_thread(channel_id) is None:
+            return None
+        return channel_ref(guild.id, channel_id)
+
+    def display(self, member: MemberRef) -> str:
+        return f"<@{member.id}>"
+
+    # --- communities and members --------------------------------------------------------------
+
+    def _guild(self, community: CommunityRef) -> discord.Guild:
+        guild = self._require_client().get_guild(int(community.id))
+        if guild is None:
+            raise AdapterError(f"the bot is not in the Discord server {community.id}")
+        return guild
+
+    def communities(self) -> Sequence[CommunityRef]:
+        if self._client is None:
+            return []
+        return [community_ref(g.id) for g in self._client.guilds]
+
+    async def member_communities(self, member: MemberRef) -> Sequence[CommunityRef]:
+        user_id = int(member.id)
+        found = []
+        for guild in self._require_client().guilds:
+            if guild.get_member(user_id) is not None:
+                found.append(community_ref(guild.id))
+            elif not guild.chunked:  # the cache may simply not know them yet
+                try:
+                    await guild.fetch_member(user_id)
+                except discord.HTTPException:
+                    continue
+                found.append(community_ref(guild.id))
+        return found
+
+    async def badge_holders(self, community: CommunityRef) -> AsyncIterator[MemberRef]:
+        guild = self._guild(community)
+        role = native.find_badge_role(
+            guild, self.settings.badge_role_name, self._badge_ids.get(guild.id)
+        )
+        if role is None:
+            return
+        for holder in role.members:
+            yield member_ref(holder.id)
+
+    # --- the badge ----------------------------------------------------------------------------
+
+    async def _badge_role(self, guild: discord.Guild) -> discord.Role:
+        """The badge role, created (bottom of the list, no permissions) when missing."""
+        name = self.settings.badge_role_name
+        async with self._guild_locks[guild.id]:
+            role = native.find_badge_role(guild, name, self._badge_ids.get(guild.id))
+            if role is None:
+                if not guild.me.guild_permissions.manage_roles:
+                    problem = (
+                        f"I cannot create the {name} role: I lack the Manage Roles permission."
+                        f" Fix: Server Settings → Roles → {guild.me.top_role.name} → turn on"
+                        f" Manage Roles (or create a role named {name} below mine)."
+                    )
+                    await self.notify_admins(community_ref(guild.id), problem)
+                    raise AdapterError(problem)
+                try:
+                    role = await guild.create_role(
+                        name=name,
+                        colour=discord.Colour.from_str(self.settings.badge_role_colour),
+                        permissions=discord.Permissions.none(),
+                        hoist=False,
+                        mentionable=False,
+                        reason="verifybot: the badge verified members carry",
+                    )
+                except discord.HTTPException as exc:
+                    raise AdapterError(f"could not create the {name} role: {exc.text}") from exc
+                log.info("created the %s role in %s", name, guild.id)
+            self._badge_ids[guild.id] = role.id
+            return role
+
+    async def set_badge(self, member: MemberRef, community: CommunityRef, on: bool) -> None:
+        """Give or take the badge role, after checking (from the cache) that the bot can."""
+        guild = self._guild(community)
+        role = await self._badge_role(guild)
+        problem = native.badge_role_problem(guild, role)
+        if problem is not None:
+            await self.notify_admins(community, problem)
+            raise AdapterError(problem)
+        user_id = int(member.id)
+        target = guild.get_member(user_id)
+        try:
+            if target is None:
+                target = await guild.fetch_member(user_id)
+            has = target.get_role(role.id) is not None
+            if on and not has:
+                await target.add_roles(role, reason="verifybot: verified")
+            elif has and not on:
+                await target.remove_roles(role, reason="verifybot: no longer verified")
+        except discord.NotFound as exc:
+            if on:
+                raise AdapterError("the member is not in this server") from exc
+        except discord.Forbidden as exc:
+            text = f"Discord refused to change the {role.name} role ({exc.text}). " + (
+                native.badge_role_problem(guild, role) or "Check that my role is above it."
+            )
+            await self.notify_admins(community, text)
+            raise AdapterError(text) from exc
+        except discord.HTTPException as exc:
+            raise AdapterError(f"could not change the {role.name} role: {exc.text}") from exc
+
+    # --- removals -----------------------------------------------------------------------------
+
+    async def _cannot(self, guild: discord.Guild, text: str) -> AdapterError:
+        await self.notify_admins(community_ref(guild.id), text)
+        return AdapterError(text)
+
+    def _where(self, message: MessageRef) -> tuple[discord.Guild | None, Any]:
+        client = self._require_client()
+        guild = client.get_guild(int(message.channel.community.id))
+        channel = guild.get_channel_or_thread(int(message.channel.id)) if guild else None
+        return guild, channel
+
+    async def remove_message(self, message: MessageRef, reason: str) -> None:
+        """Delete at once (hot path: one request, no lookup); already gone counts as done."""
+        client = self._require_client()
+        guild, channel = self._where(message)
+        if (
+            guild is not None
+            and channel is not None
+            and not channel.permissions_for(guild.me).manage_messages
+        ):
+            raise await self._cannot(
+                guild,
+                f"I cannot remove messages in {channel.mention}: I lack Manage Messages there."
+                f" Fix: give {guild.me.top_role.name} Manage Messages in that channel.",
+            )
+        try:
+            await client.http.delete_message(
+                int(message.channel.id), int(message.id), reason=reason
+            )
+        except discord.NotFound:
+            return
+        except discord.Forbidden as exc:
+            if guild is not None:
+                raise await self._cannot(
+                    guild, f"Discord refused to remove a message: {exc.text}"
+                ) from exc
+            raise AdapterError(f"Discord refused to remove a message: {exc.text}") from exc
+        except discord.HTTPException as exc:
+            raise AdapterError(f"could not remove the message: {exc.text or exc.status}") from exc
+
+    async def remove_reaction(
+        self,
+        message: MessageRef,
+        reactor: MemberRef,
+        emoji: str,
+        reaction_id: str | None,
+        reason: str,
+    ) -> None:
+        client = self._require_client()
+        guild, channel = self._where(message)
+        if (
+            guild is not None
+            and channel is not None
+            and not channel.permissions_for(guild.me).manage_messages
+        ):
+            raise await self._cannot(
+                guild,
+                f"I cannot remove reactions in {channel.mention}: I lack Manage Messages there.",
+            )
+        try:
+            await client.http.remove_reaction(
+                int(message.channel.id), int(message.id), reaction_for_url(emoji), int(reactor.id)
+            )
+        except discord.NotFound:
+            return
+        except discord.HTTPException as exc:
+            raise AdapterError(f"could not remove the reaction: {exc.text or exc.status}") from exc
+
+    # --- policy -------------------------------------------------------------------------------
+
+    async def apply_policy(
+        self, scope: CommunityRef | ChannelRef, policy: UnverifiedPolicy
+    ) -> None:
+        """read_only / verified_only as channel overwrites; limited as AutoMod rules.
+
+        A community-wide policy skips channels that have their own (configured or applied here),
+        so the channel setting keeps winning.
+        """
+        community = scope if isinstance(scope, CommunityRef) else scope.community
+        guild = self._guild(community)
+        channels: list[discord.abc.GuildChannel]
+        if isinstance(scope, ChannelRef):
+            single = guild.get_channel(int(scope.id))
+            if single is None:
+                found = guild.get_thread(int(scope.id))
+                raise AdapterError(
+                    "threads follow their parent channel: set the policy on the channel"
+                    if found is not None
+                    else f"there is no channel {scope.id} in this server"
+                )
+            self._channel_policies[single.id] = policy
+            channels = [single]
+        else:
+            own = self.config.community("discord", community.id)
+            skip = {int(c) for c in (own.channels if own else {}) if c.isdigit()}
+            skip |= {c for c in self._channel_policies if guild.get_channel(c) is not None}
+            channels = native.policy_channels(guild, skip)
+        badge = await self._badge_role(guild)
+        reason = f"verifybot: {policy.value} policy for unverified members"
+        refused: list[discord.abc.GuildChannel] = []
+        for channel in channels:
+            if not channel.permissions_for(guild.me).manage_roles:
+                refused.append(channel)
+                continue
+            try:
+                await native.apply_channel_policy(channel, policy, badge, reason=reason)
+            except discord.Forbidden:
+                refused.append(channel)
+        if isinstance(scope, CommunityRef):
+            await self._sync_limited(
+                guild, badge, on=policy is UnverifiedPolicy.LIMITED, reason=reason
+            )
+        if refused:
+            names = ", ".join(c.mention for c in refused[:10])
+            raise await self._cannot(
+                guild,
+                f"I could not apply the {policy.value} policy to {names}: I need the Manage"
+                f" Permissions permission there. Fix: edit each channel → Permissions → add"
+                f" {guild.me.top_role.name} with Manage Permissions, then run /policy again.",
+            )
+
+    async def _sync_limited(
+        self, guild: discord.Guild, badge: discord.Role, *, on: bool, reason: str
+    ) -> None:
+        if not guild.me.guild_permissions.manage_guild:
+            if on:
+                await self._tell_once(
+                    guild,
+                    "automod_permission",
+                    "To block links and mass mentions from unverified members before they are"
+                    " posted, I need the Manage Server permission (for AutoMod rules). Until"
+                    " then I remove such messages after they are posted.",
+                )
+            return
+        left_over = await native.sync_limited_rules(
+            guild,
+            on=on,
+            exempt=[badge, *native.staff_roles(guild)],
+            mention_limit=self.config.defaults.mass_mention_threshold,
+            verify_hint=VERIFY_HINT,
+            reason=reason,
+        )
+        if left_over:
+            log.info("AutoMod cannot take on %s in %s; the bot enforces it", left_over, guild.id)
+
+    async def protect_members(
+        self, community: CommunityRef, members: Sequence[MemberRef]
+    ) -> MemberProtection:
+        """Block mentions of these (filtered) members before delivery, via AutoMod keyword rules.
+
+        Pass the complete set each time (it replaces the previous one). Senders with the badge,
+        moderators and admins are exempt. Members beyond Discord's limits, and every reply
+        (AutoMod does not see a reply's ping), still rely on deletion by the filters cog.
+        """
+        refs = {int(m.id): m for m in members}
+        if not self.settings.automod_mention_block:
+            return MemberProtection((), tuple(refs.values()))
+        guild = self._guild(community)
+        if not guild.me.guild_permissions.manage_guild:
+            await self._tell_once(
+                guild,
+                "automod_permission",
+                "To stop mentions of members who filter unverified accounts before they are"
+                " posted, I need the Manage Server permission (for AutoMod rules). Until then I"
+                " remove such messages after they are posted.",
+            )
+            return MemberProtection((), tuple(refs.values()))
+        badge = await self._badge_role(guild)
+        async with self._guild_locks[-guild.id]:
+            try:
+                result = await native.sync_protection(
+                    guild,
+                    list(refs),
+                    exempt=[badge, *native.staff_roles(guild)],
+                    verify_hint=VERIFY_HINT,
+                    reason="verifybot: members who filter unverified accounts",
+                )
+            except discord.HTTPException as exc:
+                log.warning(
+                    "AutoMod protection in %s failed: %s; relying on deletion", guild.id, exc
+                )
+                return MemberProtection((), tuple(refs.values()))
+        return MemberProtection(
+            tuple(refs[i] for i in result.protected), tuple(refs[i] for i in result.unprotected)
+        )

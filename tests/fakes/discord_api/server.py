@@ -1,0 +1,296 @@
+"""A loopback Discord: the REST API under /api/v10 and a websocket gateway, in one aiohttp app.
+
+What it fakes, well enough for the real discord.py 2.7 client:
+- Gateway: HELLO, IDENTIFY -> READY (with a loopback ``resume_gateway_url``) and one GUILD_CREATE
+  per guild (roles, channels, threads, members, member_count), heartbeats and ACKs, sequence
+  numbers, RESUME replaying every event missed while disconnected, REQUEST_GUILD_MEMBERS, intents
+  (events the client did not ask for are not sent; without MESSAGE_CONTENT, content is blanked).
+- REST: login (``users/@me``, ``oauth2/applications/@me``), command sync (global and guild),
+  interaction callbacks (no Authorization header, ``?with_response=1``) and follow-ups, messages,
+  reactions, member roles, roles, channel permission overwrites, AutoMod rules, DMs, linked-role
+  metadata. State changes are echoed on the gateway as Discord does (GUILD_MEMBER_UPDATE, ...).
+- Rules: Discord's permission arithmetic, role hierarchy (403/50013), unknown objects (404 with
+  Discord's codes), AutoMod limits and blocking of matching messages, rate limits with Discord's
+  headers and a ``Via`` header (discord.py takes a 429 without one for a Cloudflare ban).
+- Every response is ``Content-Type: application/json`` exactly; with a charset discord.py reads
+  the body as text. Every request is recorded (method, path, arrival time, body, status).
+
+What it does not fake: compression (text frames only), sharding, voice, presences, audit logs,
+file uploads, message edits by users, guild/channel creation over REST, global rate limits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import re
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import unquote
+
+from aiohttp import web
+
+from .gateway import GatewaySession, InteractionRecord
+from .rest import API, BODY, Handler, RestApi
+from .state import ApiError, Json, User, World
+
+
+@dataclass
+class RecordedRequest:
+    method: str
+    path: str  # without the /api/v10 prefix
+    query: dict[str, str]
+    body: Any
+    at: float  # time.perf_counter() on arrival
+    authorized: bool
+    reason: str | None
+    status: int | None = None
+
+
+@dataclass
+class RateLimit:
+    """A bucket: `limit` requests per `window` seconds for matching method + path."""
+
+    method: str
+    path: re.Pattern[str]
+    limit: int
+    window: float
+    scope: str = "user"
+    bucket: str = field(default_factory=lambda: secrets.token_hex(8))
+    used: dict[str, tuple[float, int]] = field(default_factory=dict)  # path -> (reset, count)
+
+
+@dataclass
+class Failure:
+    method: str
+    path: re.Pattern[str]
+    status: int
+    remaining: int
+    retry_after: float
+
+
+def json_response(
+    status: int, body: Any = None, headers: dict[str, str] | None = None
+) -> web.Response:
+    """Exactly `application/json`: aiohttp's json_response adds a charset discord.py rejects."""
+    if body is None and status == 204:
+        return web.Response(status=204, headers=headers)
+    out = {"Content-Type": "application/json", **(headers or {})}
+    return web.Response(status=status, body=json.dumps(body).encode(), headers=out)
+
+
+class FakeDiscord(RestApi):
+    """The loopback Discord server. Build `world`, `await start()`, point discord.py at it."""
+
+    def __init__(self, world: World | None = None, *, heartbeat_interval_ms: int = 41_250) -> None:
+        self.world = world or World()
+        self.heartbeat_interval_ms = heartbeat_interval_ms
+        self.requests: list[RecordedRequest] = []
+        self.sessions: dict[str, GatewaySession] = {}
+        self.interactions: dict[int, InteractionRecord] = {}
+        self.heartbeats = 0
+        self.identifies = 0
+        self.gateway_paths: list[str] = []  # which URL each gateway connection used
+        self.automod_blocks: list[Json] = []
+        self._limits: list[RateLimit] = []
+        self._failures: list[Failure] = []
+        self._pulse = asyncio.Event()
+        self._runner: web.AppRunner | None = None
+        self.port = 0
+        self.app = web.Application(middlewares=[self._middleware])
+        self.app.router.add_get("/gateway", self._gateway)
+        self.app.router.add_get("/resume", self._gateway)
+        self._add_routes(self.app)
+
+    # --- lifecycle --------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        self._runner = web.AppRunner(self.app, handle_signals=False)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        self.port = self._runner.addresses[0][1]
+
+    async def stop(self) -> None:
+        for session in self.sessions.values():
+            if session.ws is not None:
+                await session.ws.close(code=1001)
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    @property
+    def api_base(self) -> str:
+        return f"http://127.0.0.1:{self.port}{API}"
+
+    @property
+    def gateway_url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}/gateway"
+
+    # --- waiting and asserting (tests) ------------------------------------------------------
+
+    def _notify(self) -> None:
+        self._pulse.set()
+        self._pulse = asyncio.Event()
+
+    async def wait_until(
+        self, predicate: Callable[[], Any], *, within: float = 5.0, what: str = ""
+    ) -> Any:
+        """Wait, bounded, until `predicate()` is truthy; re-checked after every request or frame."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + within
+        while not (result := predicate()):
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                raise AssertionError(f"timed out after {within}s waiting for {what or predicate}")
+            pulse = self._pulse
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(pulse.wait(), remaining)
+        return result
+
+    def find_requests(self, method: str, path: str) -> list[RecordedRequest]:
+        """Answered requests whose path fully matches the regular expression `path`."""
+        pattern = re.compile(path)
+        return [
+            r
+            for r in self.requests
+            if r.method == method and r.status is not None and pattern.fullmatch(r.path)
+        ]
+
+    async def wait_for_request(
+        self, method: str, path: str, *, count: int = 1, within: float = 5.0
+    ) -> RecordedRequest:
+        def enough() -> list[RecordedRequest] | None:
+            found = self.find_requests(method, path)
+            return found if len(found) >= count else None
+
+        found = await self.wait_until(enough, within=within, what=f"{count}x {method} {path}")
+        return found[count - 1]  # type: ignore[no-any-return]
+
+    def bot_messages(self, channel_id: int | None = None) -> list[Json]:
+        """Messages the bot created over REST (channel posts, DMs), oldest first."""
+        return [
+            m
+            for m in self.world.messages.values()
+            if int(m["author"]["id"]) == self.world.bot.id
+            and (channel_id is None or int(m["channel_id"]) == channel_id)
+            and m.get("type") == 0
+        ]
+
+    def dm_messages(self, user: User) -> list[Json]:
+        channel = next((c for c in self.world.dm_channels.values() if c.recipient is user), None)
+        return [] if channel is None else self.bot_messages(channel.id)
+
+    # --- failure and rate-limit controls ----------------------------------------------------
+
+    def rate_limit(
+        self, method: str, path: str, *, limit: int, window: float, scope: str = "user"
+    ) -> RateLimit:
+        """Switch on a bucket for matching requests; responses then carry X-RateLimit-* headers."""
+        rule = RateLimit(method, re.compile(path), limit, window, scope)
+        self._limits.append(rule)
+        return rule
+
+    def fail_next(
+        self, method: str, path: str, *, status: int = 429, count: int = 1, retry_after: float = 0.2
+    ) -> None:
+        """Answer the next `count` matching requests with `status` (429: with Discord's headers)."""
+        self._failures.append(Failure(method, re.compile(path), status, count, retry_after))
+
+    def _limit_headers(self, rule: RateLimit, path: str) -> tuple[dict[str, str], float | None]:
+        now = time.time()
+        reset, count = rule.used.get(path, (now + rule.window, 0))
+        if now >= reset:
+            reset, count = now + rule.window, 0
+        over = count >= rule.limit
+        if not over:
+            count += 1
+        rule.used[path] = (reset, count)
+        headers = {
+            "X-RateLimit-Limit": str(rule.limit),
+            "X-RateLimit-Remaining": str(max(rule.limit - count, 0)),
+            "X-RateLimit-Reset": f"{reset:.3f}",
+            "X-RateLimit-Reset-After": f"{max(reset - now, 0):.3f}",
+            "X-RateLimit-Bucket": rule.bucket,
+        }
+        return headers, (reset - now if over else None)
+
+    @staticmethod
+    def _too_many(retry_after: float, headers: dict[str, str], scope: str) -> web.Response:
+        headers = {
+            **headers,
+            "X-RateLimit-Scope": scope,
+            "Retry-After": str(max(1, round(retry_after))),
+            "Via": "1.1 google",
+        }
+        body = {
+            "message": "You are being rate limited.",
+            "retry_after": retry_after,
+            "global": False,
+        }
+        return json_response(429, body, headers)
+
+    # --- HTTP plumbing ----------------------------------------------------------------------
+
+    @web.middleware
+    async def _middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        if not request.path.startswith(API):
+            gateway: web.StreamResponse = await handler(request)
+            return gateway
+        path = request.path[len(API) :]
+        body: Any = None
+        if request.can_read_body:
+            raw = await request.read()
+            body = json.loads(raw) if request.content_type == "application/json" else raw.decode()
+        reason = request.headers.get("X-Audit-Log-Reason")
+        token_in_url = path.startswith(("/interactions/", "/webhooks/"))
+        authorized = request.headers.get("Authorization") == f"Bot {self.world.token}"
+        record = RecordedRequest(
+            method=request.method,
+            path=path,
+            query=dict(request.query),
+            body=body,
+            at=time.perf_counter(),
+            authorized=authorized,
+            reason=None if reason is None else unquote(reason),
+        )
+        self.requests.append(record)
+        request[BODY] = body
+        response = await self._answer(request, handler, path, token_in_url or authorized)
+        record.status = response.status
+        self._notify()
+        return response
+
+    async def _answer(
+        self, request: web.Request, handler: Handler, path: str, authorized: bool
+    ) -> web.StreamResponse:
+        if not authorized:
+            return json_response(401, {"message": "401: Unauthorized", "code": 0})
+        for failure in self._failures:
+            if (
+                failure.remaining
+                and request.method == failure.method
+                and failure.path.fullmatch(path)
+            ):
+                failure.remaining -= 1
+                if failure.status == 429:
+                    return self._too_many(
+                        failure.retry_after, {"X-RateLimit-Remaining": "0"}, "shared"
+                    )
+                return json_response(failure.status, {"message": "injected failure", "code": 0})
+        headers: dict[str, str] = {}
+        for rule in self._limits:
+            if rule.method == request.method and rule.path.fullmatch(path):
+                headers, retry_after = self._limit_headers(rule, path)
+                if retry_after is not None:
+                    return self._too_many(retry_after, headers, rule.scope)
+        try:
+            result = await handler(request)
+        except ApiError as exc:
+            return json_response(exc.status, exc.body(), headers)
+        if isinstance(result, web.StreamResponse):
+            return result
+        return json_response(204 if result is None else 200, result, headers)
