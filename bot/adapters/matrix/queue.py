@@ -1,0 +1,180 @@
+"""Event handling off the sync loop: one bounded, ordered queue per room, and sync batches.
+
+nio-style callbacks run inside sync, so one slow action (a redaction round trip, a database write)
+would stall every room. Here the sync loop only translates and enqueues; a worker per room handles
+that room's events in order, and rooms proceed in parallel. Queues are bounded: when a room's queue
+is full the sync loop waits (the homeserver keeps the events meanwhile), and that waiting is
+counted, so back-pressure is a number on /metrics rather than unbounded tasks and memory.
+
+A `Batch` is one sync response. Its token may be stored only when every event in it (and in every
+earlier batch) has been handled: at-least-once delivery across restarts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+log = logging.getLogger(__name__)
+
+Job = Callable[[], Awaitable[None]]
+
+
+class Batch:
+    """The events of one sync response, and whether all of them have been handled."""
+
+    def __init__(self, token: str) -> None:
+        self.token = token
+        self.done = asyncio.Event()
+        self._pending = 0
+        self._sealed = False
+
+    def add(self) -> None:
+        self._pending += 1
+
+    def finish_one(self) -> None:
+        self._pending -= 1
+        self._check()
+
+    def seal(self) -> None:
+        """No more events will be added; done once the pending ones are handled."""
+        self._sealed = True
+        self._check()
+
+    def _check(self) -> None:
+        if self._sealed and self._pending <= 0:
+            self.done.set()
+
+
+@dataclass(frozen=True, slots=True)
+class QueueStats:
+    rooms: int  # rooms with a queue
+    depth: int  # jobs waiting now, all rooms together
+    deepest_room: int  # jobs waiting now in the fullest room
+    high_water: int  # the most jobs one room has had waiting since start
+    capacity: int  # the bound per room
+    enqueued: int
+    handled: int
+    failed: int
+    timed_out: int
+    blocked_puts: int  # times the sync loop waited because a room's queue was full
+    blocked_seconds: float  # how long it waited in total
+
+
+@dataclass(slots=True)
+class _Item:
+    job: Job
+    batch: Batch | None
+    name: str
+
+
+class RoomQueues:
+    """A bounded FIFO and a worker per room; jobs of one room never overlap or reorder."""
+
+    def __init__(self, capacity: int, *, job_seconds: float = 120.0) -> None:
+        self.capacity = capacity
+        self.job_seconds = job_seconds
+        self._queues: dict[str, asyncio.Queue[_Item]] = {}
+        self._workers: dict[str, asyncio.Task[None]] = {}
+        self._high_water = 0
+        self._enqueued = 0
+        self._handled = 0
+        self._failed = 0
+        self._timed_out = 0
+        self._blocked_puts = 0
+        self._blocked_seconds = 0.0
+        self._closed = False
+
+    async def put(self, room_id: str, job: Job, batch: Batch | None = None, name: str = "") -> None:
+        """Queue a job behind the room's earlier ones; waits (counted) while the queue is full."""
+        if self._closed:
+            raise RuntimeError("the room queues are closed")
+        queue = self._queues.get(room_id)
+        if queue is None:
+            queue = self._queues[room_id] = asyncio.Queue(self.capacity)
+            self._workers[room_id] = asyncio.create_task(
+                self._work(room_id, queue), name=f"matrix-room-{room_id}"
+            )
+        if batch is not None:
+            batch.add()
+        item = _Item(job, batch, name)
+        if queue.full():
+            self._blocked_puts += 1
+            started = time.monotonic()
+            try:
+                await queue.put(item)
+            except BaseException:
+                if batch is not None:
+                    batch.finish_one()
+                raise
+            finally:
+                self._blocked_seconds += time.monotonic() - started
+        else:
+            queue.put_nowait(item)
+        self._enqueued += 1
+        self._high_water = max(self._high_water, queue.qsize())
+
+    async def _work(self, room_id: str, queue: asyncio.Queue[_Item]) -> None:
+        while True:
+            item = await queue.get()
+            try:
+                async with asyncio.timeout(self.job_seconds):
+                    await item.job()
+            except TimeoutError:
+                self._timed_out += 1
+                log.error(
+                    "%s in %s took over %.0f s; moving on", item.name, room_id, self.job_seconds
+                )
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                self._failed += 1
+                log.exception(
+                    "handling %s in %s failed; carrying on", item.name or "a job", room_id
+                )
+            finally:
+                self._handled += 1
+                if item.batch is not None:
+                    item.batch.finish_one()
+                queue.task_done()
+
+    async def drain(self, seconds: float) -> bool:
+        """Wait until every queued job has been handled; False if that took too long."""
+        try:
+            async with asyncio.timeout(seconds):
+                for queue in list(self._queues.values()):
+                    await queue.join()
+        except TimeoutError:
+            return False
+        return True
+
+    async def close(self) -> None:
+        """Stop the workers; jobs still queued are dropped (their batch is never stored)."""
+        self._closed = True
+        for task in self._workers.values():
+            task.cancel()
+        for task in self._workers.values():
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._workers.clear()
+        self._queues.clear()
+
+    def stats(self) -> QueueStats:
+        depths = [q.qsize() for q in self._queues.values()]
+        return QueueStats(
+            rooms=len(depths),
+            depth=sum(depths),
+            deepest_room=max(depths, default=0),
+            high_water=self._high_water,
+            capacity=self.capacity,
+            enqueued=self._enqueued,
+            handled=self._handled,
+            failed=self._failed,
+            timed_out=self._timed_out,
+            blocked_puts=self._blocked_puts,
+            blocked_seconds=self._blocked_seconds,
+        )
