@@ -615,20 +615,30 @@ class MatrixMember:
         return await self.wait_for(matches, within=within)
 
     async def wait_for_invite(
-        self, room_id: str | None = None, *, inviter: str | None = None, within: float = 10.0
+        self,
+        room_id: str | None = None,
+        *,
+        inviter: str | None = None,
+        direct: bool | None = None,
+        within: float = 10.0,
     ) -> str:
-        """The room of a pending invite (to `room_id`, or from `inviter`); returns its id."""
+        """The room of a pending invite (to `room_id`, or from `inviter`; `direct` picks only
+        direct-chat invites, or only others); returns its id."""
+
+        def matches(ev: JsonDict) -> bool:
+            if ev.get("type") != "m.room.member" or ev.get("state_key") != self.user_id:
+                return False
+            if inviter is not None and ev.get("sender") != inviter:
+                return False
+            is_direct = bool(ev.get("content", {}).get("is_direct"))
+            return direct is None or is_direct == direct
 
         def pending() -> str | None:
             for rid, invited in self.invites.items():
                 if room_id is not None and rid != room_id:
                     continue
-                if inviter is None or any(
-                    ev.get("type") == "m.room.member"
-                    and ev.get("state_key") == self.user_id
-                    and ev.get("sender") == inviter
-                    for ev in invited.get("invite_state", {}).get("events", [])
-                ):
+                events = invited.get("invite_state", {}).get("events", [])
+                if (inviter is None and direct is None) or any(matches(ev) for ev in events):
                     return rid
             return None
 
@@ -658,7 +668,7 @@ class MatrixMember:
 
     async def accept_dm(self, inviter: str, *, within: float = 10.0) -> str:
         """Join the direct-message room `inviter` opened with this member; returns its id."""
-        room_id = await self.wait_for_invite(inviter=inviter, within=within)
+        room_id = await self.wait_for_invite(inviter=inviter, direct=True, within=within)
         await self.join(room_id)
         return room_id
 
