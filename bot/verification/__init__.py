@@ -1,0 +1,1 @@
+"""Identity checks: signed links, methods (providers/), and the service that grants the badge."""

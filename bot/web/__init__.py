@@ -1,0 +1,1 @@
+"""The bot's small web service: the pages a member sees while verifying."""

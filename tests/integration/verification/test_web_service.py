@@ -1,0 +1,92 @@
+"""The cog runs the web service itself when `web.enabled`, and it stops with the core."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+
+import aiohttp
+import pytest
+from joserfc.jwk import RSAKey
+
+from bot.config import ConfigError, parse_config
+from bot.core import BotCore
+from bot.storage.repo import Store
+from cogs.badges import Badges
+from cogs.verification import Verification
+from tests.fixtures.oidc_provider import OidcTestProvider
+from tests.integration.verification.harness import ALICE, SPACE, csrf_of, running
+from tests.recording import RecordingAdapter
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+async def test_web_service_runs_with_the_bot(store: Store) -> None:
+    port = free_port()
+    config = parse_config(
+        {
+            "web": {"base_url": f"http://127.0.0.1:{port}", "listen_port": port},
+            "identity": {"hash_key": {"value": "x" * 40}},
+            "methods": {"moderator": {}},
+            "matrix": {
+                "homeserver": "http://127.0.0.1:9",
+                "user_id": "@bot:hs",
+                "access_token": {"value": "unused"},
+            },
+        }
+    ).config
+    core = BotCore(
+        config, store, adapters=[RecordingAdapter(served=[SPACE])], cogs=[Badges, Verification]
+    )
+    await core.start()
+    async with aiohttp.ClientSession() as http:
+        for _ in range(50):  # the server starts in a background task
+            try:
+                async with http.get(f"http://127.0.0.1:{port}/healthz") as response:
+                    assert (response.status, await response.text()) == (200, "ok")
+                    break
+            except aiohttp.ClientConnectionError:
+                await asyncio.sleep(0.02)
+        else:
+            pytest.fail("the web service never answered")
+        await core.stop()
+        with pytest.raises(aiohttp.ClientConnectionError):
+            async with http.get(f"http://127.0.0.1:{port}/healthz"):
+                pass
+
+
+async def test_unreachable_provider_keeps_the_link(store: Store) -> None:
+    """When the provider is down the member is told so, and the same link still works."""
+    dead = OidcTestProvider(
+        issuer="http://127.0.0.1:9",
+        client_id="verifybot",
+        client_secret="unused",
+        signing_key=RSAKey.generate_key(2048, private=True),
+    )
+    async with running(store, dead) as h:
+        link = await h.link()
+        status, page, _ = await h.choose(link, "oidc")
+        assert status == 400 and "could not reach Test ID" in page
+        status, page, _ = await h.post(link, {"csrf": csrf_of(page), "method": "moderator"})
+        assert status == 200 and "with the moderators" in page
+        assert await h.verification(ALICE) is None
+
+
+def test_a_weak_identity_key_stops_the_start(store: Store) -> None:
+    config = parse_config(
+        {
+            "identity": {"hash_key": {"value": "too-short"}},
+            "methods": {"moderator": {}},
+            "matrix": {
+                "homeserver": "http://127.0.0.1:9",
+                "user_id": "@bot:hs",
+                "access_token": {"value": "unused"},
+            },
+        }
+    ).config
+    with pytest.raises(ConfigError, match="at least 32"):
+        BotCore(config, store, cogs=[Badges, Verification])
