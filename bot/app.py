@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 from bot.adapters.base import ChatAdapter
 from bot.cog import Cog
@@ -10,7 +11,11 @@ from bot.config import Config
 from bot.core import BotCore
 from bot.storage import migrate
 from bot.storage.invalidation import PgInvalidation
+
+if TYPE_CHECKING:
+    from cogs.verification import Verification
 from bot.storage.repo import Store
+from bot.web.app import WebServer, create_app
 
 log = logging.getLogger(__name__)
 
@@ -23,14 +28,15 @@ def default_cogs() -> list[type[Cog]]:
     from cogs.help import Help
     from cogs.housekeeping import Housekeeping
 
-    found: list[type[Cog]] = [Help, Badges, Filters, Admin, Housekeeping]
+    found: list[type[Cog]] = [Help]
     try:
         from cogs.verification import Verification
     except ImportError:  # the identity-check feature is optional at import time
         log.warning("identity checks are not available in this build")
     else:
+        # before Badges: on a join, the identity limit is settled before a badge is restored
         found.append(Verification)
-    return found
+    return [*found, Badges, Filters, Admin, Housekeeping]
 
 
 def build_adapters(config: Config, core: BotCore) -> list[ChatAdapter]:
@@ -54,8 +60,19 @@ class Application:
         self.store = Store.open(config.database.url, pool_size=config.database.pool_size)
         self.core = BotCore(config, self.store, cogs=default_cogs(), dry_run=dry_run)
         self.invalidation: PgInvalidation | None = None
+        self.web: WebServer | None = None
         if self.store.dialect == "postgresql":
             self.invalidation = PgInvalidation(config.database.url, self.core.cache)
+
+    def _verification(self) -> Verification | None:
+        try:
+            from cogs.verification import Verification
+        except ImportError:
+            return None
+        try:
+            return self.core.cog(Verification)
+        except LookupError:
+            return None
 
     async def start(self) -> None:
         if self.config.database.auto_migrate:
@@ -65,8 +82,21 @@ class Application:
         for adapter in build_adapters(self.config, self.core):
             self.core.add_adapter(adapter)
         await self.core.start()
+        if self.config.web.enabled:
+            verification = self._verification()
+            service = verification.service if verification is not None else None
+            web = self.config.web
+            self.web = WebServer(
+                create_app(self.core, service), host=web.listen_host, port=web.listen_port
+            )
+            await self.web.start()
 
     async def stop(self) -> None:
+        if self.web is not None:
+            await self.web.stop()
+        verification = self._verification()
+        if verification is not None:
+            await verification.close()
         await self.core.stop()
         if self.invalidation is not None:
             await self.invalidation.stop()

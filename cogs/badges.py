@@ -21,9 +21,12 @@ class Badges(Cog):
     """The visible sign of verification, reconciled with stored verifications."""
 
     async def verified_in(self, member: MemberRef, community: CommunityRef) -> bool:
+        """A live record at an accepted level, and not an account its identity may not add here."""
         record = await self.core.cache.verification(member)
         accepted = self.core.config.accepted_levels(community.network, community.id)
-        return policy.is_verified(record, accepted, self.core.clock())
+        if not policy.is_verified(record, accepted, self.core.clock()):
+            return False
+        return not await self.core.cache.refused(community, member)
 
     async def refresh(self, member: MemberRef) -> list[CommunityRef]:
         """Show or take down the member's badge everywhere; returns where it is now shown."""

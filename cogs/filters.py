@@ -152,6 +152,8 @@ class Filters(Cog):
         now = self.core.clock()
         record = await cache.verification(event.sender.member)
         verified = policy.is_verified(record, settings.accepted_levels, now)
+        if verified and await cache.refused(community, event.sender.member):
+            verified = False  # the identity already verifies its limit of accounts here
         targets = []
         if not policy.is_exempt(event.sender, verified, settings):
             for member, relation in policy.touched_members(event):

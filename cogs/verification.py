@@ -27,7 +27,6 @@ from bot.policy import is_verified
 from bot.storage.records import VerificationRecord
 from bot.verification.providers import VerificationFailed
 from bot.verification.service import VerificationService, VerificationUnavailable
-from bot.web.app import WebServer, create_app
 from cogs.badges import Badges
 
 log = logging.getLogger(__name__)
@@ -45,7 +44,6 @@ class Verification(Cog):
     def __init__(self, core: BotCore) -> None:
         super().__init__(core)
         self.service = VerificationService.maybe(core, refresh_badges=self._refresh_badges)
-        self.web: WebServer | None = None
 
     # --- plumbing ---------------------------------------------------------------------------
 
@@ -85,25 +83,14 @@ class Verification(Cog):
     # --- lifecycle --------------------------------------------------------------------------
 
     async def on_ready(self) -> None:
-        if self.service is None:
-            return
-        if self.core.config.web.enabled and self.web is None:
-            web = self.core.config.web
-            self.web = WebServer(
-                create_app(self.core, self.service), host=web.listen_host, port=web.listen_port
-            )
-            self.core.spawn(self._serve(self.web), "verification web service")
-        self.core.spawn(self._sweep_forever(), "verification expiry sweep")
+        # the web pages are served by the application (bot.app), beside /healthz and /metrics
+        if self.service is not None:
+            self.core.spawn(self._sweep_forever(), "verification expiry sweep")
 
-    async def _serve(self, server: WebServer) -> None:
-        """Run the web service until the core stops (which cancels this task)."""
-        await server.start()
-        try:
-            await asyncio.Event().wait()
-        finally:
-            await server.stop()
-            if self.service is not None:
-                await self.service.close()
+    async def close(self) -> None:
+        """Release the service's HTTP and SMTP clients (at application stop)."""
+        if self.service is not None:
+            await self.service.close()
 
     async def _sweep_forever(self) -> None:
         assert self.service is not None
@@ -281,10 +268,13 @@ class Verification(Cog):
         if member.id in holders:
             return
         if len(holders) < limit:
-            await self.core.store.bind_identity(
+            await self.core.cache.bind_identity(
                 community, member, record.identity_hash, self.core.clock()
             )
             return
+        await self.core.cache.bind_identity(
+            community, member, record.identity_hash, self.core.clock(), refused=True
+        )
         await self.core.execute(SetBadge(member, community, False))
         await self.core.execute(
             NotifyAdmins(

@@ -7,7 +7,7 @@ belong to the core, the policy engine and the cogs.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
@@ -59,6 +59,13 @@ class PreSendProtection(Protocol):
     async def protect_members(
         self, community: CommunityRef, members: Sequence[MemberRef]
     ) -> object: ...
+
+
+@runtime_checkable
+class StatsSource(Protocol):
+    """An adapter's own counters and gauges (refusals, restarts, queue depth) for /metrics."""
+
+    def stats(self) -> Mapping[str, float]: ...
 
 
 class AdapterState(Protocol):

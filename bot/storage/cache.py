@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections import OrderedDict, deque
 from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from bot.model import CommunityRef, FilterLevel, MemberRef, UnverifiedPolicy
 from bot.storage.records import CommunityPolicies, VerificationRecord
@@ -56,6 +56,10 @@ class LRU(Generic[K, V]):
     def clear(self) -> None:
         self._data.clear()
 
+    def snapshot(self) -> list[K]:
+        """The keys now held, safe to iterate while dropping some."""
+        return list(self._data)
+
     def __len__(self) -> int:
         return len(self._data)
 
@@ -95,6 +99,7 @@ class ReadCache:
         self._filters: LRU[tuple[str, str, str], FilterLevel | None] = LRU(size)
         self._policies: LRU[tuple[str, str], CommunityPolicies] = LRU(max(1000, size // 100))
         self._notices: LRU[tuple[str, str, str], datetime | None] = LRU(size)
+        self._refusals: LRU[tuple[str, str, str], bool] = LRU(size)
         self.rates = RateWindow()
         self.publish: Invalidate | None = None  # set when cross-process invalidation runs
 
@@ -136,7 +141,30 @@ class ReadCache:
             return at
         return found  # type: ignore[return-value]
 
+    async def refused(self, community: CommunityRef, member: MemberRef) -> bool:
+        """Whether the account's identity already held its limit when it came to `community`."""
+        key = (member.network, community.id, member.id)
+        found = self._refusals.get(key)
+        if found is _MISSING:
+            refused = await self.store.is_refused(community, member)
+            self._refusals.put(key, refused)
+            return refused
+        return found  # type: ignore[return-value]
+
     # --- writes: database first, then cache ---------------------------------------------------
+
+    async def bind_identity(
+        self,
+        community: CommunityRef,
+        member: MemberRef,
+        identity_hash: str,
+        at: datetime,
+        *,
+        refused: bool = False,
+    ) -> None:
+        await self.store.bind_identity(community, member, identity_hash, at, refused=refused)
+        self._refusals.put((member.network, community.id, member.id), refused)
+        await self._publish("binding", member.network, community.id, member.id)
 
     async def save_verification(self, record: VerificationRecord) -> None:
         await self.store.save_verification(record)
@@ -152,8 +180,9 @@ class ReadCache:
         return record
 
     async def delete_verification(self, member: MemberRef) -> bool:
-        removed = await self.store.delete_verification(member)
+        removed = await self.store.delete_verification(member)  # and its bindings
         self._verifications.put((member.network, member.id), None)
+        self._drop_member_keys(self._refusals, member)
         await self._publish("verification", member.network, member.id)
         return removed
 
@@ -184,9 +213,13 @@ class ReadCache:
     def forget_member(self, member: MemberRef) -> None:
         """Drop everything cached about an account (after erasure)."""
         self._verifications.drop((member.network, member.id))
-        for lru in (self._filters, self._notices):
-            for key in [k for k in lru._data if k[0] == member.network and k[2] == member.id]:
-                lru.drop(key)
+        for lru in (self._filters, self._notices, self._refusals):
+            self._drop_member_keys(lru, member)
+
+    @staticmethod
+    def _drop_member_keys(lru: LRU[tuple[str, str, str], Any], member: MemberRef) -> None:
+        for key in [k for k in lru.snapshot() if k[0] == member.network and k[2] == member.id]:
+            lru.drop(key)
 
     # --- invalidation -------------------------------------------------------------------------
 
@@ -196,13 +229,21 @@ class ReadCache:
             self._verifications.drop((key[0], key[1]))
         elif kind == "filter" and len(key) == 3:
             self._filters.drop((key[0], key[1], key[2]))
+        elif kind == "binding" and len(key) == 3:
+            self._refusals.drop((key[0], key[1], key[2]))
         elif kind == "policy" and len(key) == 2:
             self._policies.drop((key[0], key[1]))
         elif kind == "all":
             self.clear()
 
     def clear(self) -> None:
-        for lru in (self._verifications, self._filters, self._policies, self._notices):
+        for lru in (
+            self._verifications,
+            self._filters,
+            self._policies,
+            self._notices,
+            self._refusals,
+        ):
             lru.clear()
 
     async def _publish(self, kind: str, *key: str) -> None:

@@ -57,6 +57,7 @@ class PendingRecord:
     created_at: datetime
     expires_at: datetime
     used_at: datetime | None = None
+    attempts: int = 0
 
     @property
     def member(self) -> MemberRef:

@@ -235,26 +235,45 @@ class Store:
                 t.IdentityBinding.network == network,
                 t.IdentityBinding.community_id == community_id,
                 t.IdentityBinding.identity_hash == identity_hash,
+                t.IdentityBinding.refused.is_(False),
             )
         )
         return [str(r) for r in rows]
 
     async def bind_identity(
-        self, community: CommunityRef, member: MemberRef, identity_hash: str, at: datetime
+        self,
+        community: CommunityRef,
+        member: MemberRef,
+        identity_hash: str,
+        at: datetime,
+        *,
+        refused: bool = False,
     ) -> None:
+        """Give the account its identity's place in the community, or record it was refused."""
         stmt = self._insert(t.IdentityBinding).values(
             network=member.network,
             community_id=community.id,
             account_id=member.id,
             identity_hash=identity_hash,
+            refused=refused,
             bound_at=at,
         )
         stmt = stmt.on_conflict_do_update(
             index_elements=["network", "community_id", "account_id"],
-            set_={"identity_hash": identity_hash, "bound_at": at},
+            set_={"identity_hash": identity_hash, "bound_at": at, "refused": refused},
         )
         async with self._session() as session:
             await session.execute(stmt)
+
+    async def is_refused(self, community: CommunityRef, member: MemberRef) -> bool:
+        refused = await self._first(
+            select(t.IdentityBinding.refused).where(
+                t.IdentityBinding.network == member.network,
+                t.IdentityBinding.community_id == community.id,
+                t.IdentityBinding.account_id == member.id,
+            )
+        )
+        return bool(refused)
 
     # --- member filters -----------------------------------------------------------------------
 
@@ -396,6 +415,23 @@ class Store:
                 .values(used_at=at, status="used")
             )
             return _rowcount(result) == 1
+
+    async def count_attempt(self, check_id: str, at: datetime) -> int | None:
+        """Count one attempt at an open check and return the new total, atomically, so parallel
+        guesses from several processes cannot slip past a limit; None if the check is not open."""
+        async with self._session() as session:
+            result = await session.execute(
+                update(t.PendingCheck)
+                .where(
+                    t.PendingCheck.id == check_id,
+                    t.PendingCheck.used_at.is_(None),
+                    t.PendingCheck.expires_at > at,
+                )
+                .values(attempts=t.PendingCheck.attempts + 1)
+                .returning(t.PendingCheck.attempts)
+            )
+            attempts = result.scalar_one_or_none()
+            return None if attempts is None else int(attempts)
 
     async def pending_for(
         self, *, network: Network, community_id: str | None, method: str, status: str
@@ -763,6 +799,7 @@ def _pending(row: t.PendingCheck) -> PendingRecord:
         created_at=row.created_at,
         expires_at=row.expires_at,
         used_at=row.used_at,
+        attempts=row.attempts or 0,
     )
 
 

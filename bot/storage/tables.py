@@ -78,7 +78,10 @@ class Verification(Base):
 
 
 class IdentityBinding(Base):
-    """Which accounts an identity holds in a community: enforces 'one identity, N accounts'."""
+    """Which accounts an identity holds in a community: enforces 'one identity, N accounts'.
+
+    A `refused` row records an account whose identity already held its limit when it arrived:
+    it does not count as verified there, and it takes no place in the count."""
 
     __tablename__ = "identity_bindings"
 
@@ -87,6 +90,7 @@ class IdentityBinding(Base):
     community_id: Mapped[str] = mapped_column(ID)
     identity_hash: Mapped[str] = mapped_column(String(64))
     account_id: Mapped[str] = mapped_column(ID)
+    refused: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     bound_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
     __table_args__ = (
@@ -135,6 +139,7 @@ class PendingCheck(Base):
     method: Mapped[str | None] = mapped_column(String(32))
     status: Mapped[str] = mapped_column(String(16), default="open")
     state: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -153,7 +153,7 @@ class VerificationService:
         )
         self._refresh = refresh_badges or self.refresh_badges
         self._bind_lock = asyncio.Lock()  # conflict check + binding, per process
-        self._attempt_lock = asyncio.Lock()  # count-then-compare for codes, per process
+        self._resend_lock = asyncio.Lock()  # read-modify-write of the send counter
         self.oidc: OidcMethod | None = None
         self.email: EmailCodeMethod | None = None
         self.moderator: ModeratorReview | None = None
@@ -455,13 +455,11 @@ class VerificationService:
         """Check a code. The attempt is counted (durably) before the comparison."""
         assert self.email is not None
         rid = row_id("email", check_id)
-        async with self._attempt_lock:
-            record = await self._open_email_check(rid, browser)
-            counted = CodeState.from_json(record.state["code"])
-            counted = replace(counted, attempts=counted.attempts + 1)
-            await self.core.store.update_pending(
-                rid, state={**record.state, "code": counted.to_json()}
-            )
+        record = await self._open_email_check(rid, browser)
+        attempts = await self.core.store.count_attempt(rid, self.now())
+        if attempts is None:
+            raise StaleCheck(f"e-mail check {rid[:12]} closed while a code was submitted")
+        counted = replace(CodeState.from_json(record.state["code"]), attempts=attempts)
         try:
             proof = self.email.check(rid, counted, code)
         except VerificationFailed as exc:
@@ -476,7 +474,7 @@ class VerificationService:
         """Send a new code. The address is asked for again because it was never kept."""
         assert self.email is not None
         rid = row_id("email", check_id)
-        async with self._attempt_lock:
+        async with self._resend_lock:
             record = await self._open_email_check(rid, browser)
             previous = CodeState.from_json(record.state["code"])
             code, fresh = self.email.prepare(rid, address, previous)
@@ -591,7 +589,7 @@ class VerificationService:
             await self.core.cache.save_verification(record)
             if proof.method != "moderator" and proof.identity_hash:
                 for community in shared:
-                    await self.core.store.bind_identity(community, member, proof.identity_hash, now)
+                    await self.core.cache.bind_identity(community, member, proof.identity_hash, now)
         await self._audit(origin, member, "verified", member, f"{proof.method} {proof.level}")
         shown = list(await self._refresh(member))
         message = self._success_text(proof, shown, shared, record.expires_at)

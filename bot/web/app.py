@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hmac
 import logging
+import re
 import secrets
 import socket
 from collections.abc import Awaitable, Callable
@@ -20,6 +21,7 @@ from urllib.parse import urlsplit
 import jinja2
 from aiohttp import web
 
+from bot.adapters.base import StatsSource
 from bot.core import BotCore
 from bot.verification.links import LinkError, LinkProblem
 from bot.verification.providers import VerificationFailed
@@ -184,6 +186,31 @@ def _service(request: web.Request) -> VerificationService:
 async def healthz(request: web.Request) -> web.Response:
     ok = await request.app[CORE_KEY].store.ping()
     return web.Response(text="ok" if ok else "database unavailable", status=200 if ok else 503)
+
+
+async def metrics(request: web.Request) -> web.Response:
+    """Counters in the Prometheus text format: the core's, the cache's and each adapter's."""
+    core = request.app[CORE_KEY]
+    lines: list[str] = []
+
+    def emit(name: str, value: float, **labels: str) -> None:
+        metric = "verifybot_" + re.sub(r"[^a-zA-Z0-9_]", "_", name)
+        label_text = ",".join(f'{k}="{v}"' for k, v in sorted(labels.items()))
+        lines.append(f"{metric}{{{label_text}}} {value:g}" if labels else f"{metric} {value:g}")
+
+    for name, count in sorted(core.metrics.counters.items()):
+        emit(name, count)
+    samples = sorted(core.metrics.decision_seconds)
+    if samples:
+        emit("decision_seconds_median", samples[len(samples) // 2])
+        emit("decision_seconds_p99", samples[min(len(samples) - 1, int(len(samples) * 0.99))])
+    for name, size in core.cache.stats().items():
+        emit(f"cache_{name}", size)
+    for network, adapter in sorted(core.adapters.items()):
+        if isinstance(adapter, StatsSource):
+            for name, figure in sorted(adapter.stats().items()):
+                emit(f"adapter_{name}", figure, network=network)
+    return web.Response(text="\n".join(lines) + "\n", content_type="text/plain")
 
 
 async def style(_request: web.Request) -> web.Response:
@@ -368,6 +395,7 @@ def create_app(core: BotCore, service: VerificationService | None) -> web.Applic
     token = r"{token:[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+}"
     check = r"{check:[A-Za-z0-9_\-]{20,64}}"
     app.router.add_get("/healthz", healthz)
+    app.router.add_get("/metrics", metrics)
     app.router.add_get("/verify/assets/style.css", style)
     app.router.add_get("/verify/oidc/callback", oidc_callback)
     app.router.add_get(f"/verify/code/{check}", code_page)

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-22 00:13:06.070824
+Create Date: 2026-11-22 00:41:18.696684
 """
 
 from collections.abc import Sequence
@@ -86,6 +86,7 @@ def upgrade() -> None:
         sa.Column("community_id", sa.String(length=255), nullable=False),
         sa.Column("identity_hash", sa.String(length=64), nullable=False),
         sa.Column("account_id", sa.String(length=255), nullable=False),
+        sa.Column("refused", sa.Boolean(), server_default="0", nullable=False),
         sa.Column("bound_at", bot.storage.tables.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_identity_bindings")),
         sa.UniqueConstraint(
@@ -127,6 +128,7 @@ def upgrade() -> None:
         sa.Column("method", sa.String(length=32), nullable=True),
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("state", sa.JSON(), nullable=False),
+        sa.Column("attempts", sa.Integer(), server_default="0", nullable=False),
         sa.Column("created_at", bot.storage.tables.UTCDateTime(timezone=True), nullable=False),
         sa.Column("expires_at", bot.storage.tables.UTCDateTime(timezone=True), nullable=False),
         sa.Column("used_at", bot.storage.tables.UTCDateTime(timezone=True), nullable=True),

@@ -239,3 +239,24 @@ async def test_a_write_in_one_process_invalidates_the_others_cache(pg_store: Sto
         await mine_sync.stop()
         await theirs_sync.stop()
         await other_store.close()
+
+
+async def test_attempts_are_counted_atomically_even_in_parallel(any_store: Store) -> None:
+    import asyncio
+
+    pending = PendingRecord(
+        "code1",
+        "discord",
+        ALICE.id,
+        GUILD.id,
+        "email_code",
+        "open",
+        {},
+        NOW,
+        NOW + timedelta(minutes=10),
+    )
+    await any_store.create_pending(pending)
+    counts = await asyncio.gather(*(any_store.count_attempt("code1", NOW) for _ in range(12)))
+    assert sorted(c for c in counts if c is not None) == list(range(1, 13))
+    assert await any_store.consume_pending("code1", NOW)
+    assert await any_store.count_attempt("code1", NOW) is None  # a closed check counts nothing

@@ -308,6 +308,10 @@ class DiscordAdapter:
             if self._in_flight == 0:
                 self._drained.set()
 
+    def stats(self) -> dict[str, float]:
+        """Refusals (401/403/429), client restarts and handler errors for /metrics."""
+        return {name: float(value) for name, value in self.metrics.items()}
+
     async def drained(self) -> None:
         """Return once no gateway event is being handled (for a clean stop, and for tests)."""
         await self._drained.wait()

@@ -21,7 +21,7 @@ import json
 import logging
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any, cast
 from urllib.parse import urlencode
@@ -295,6 +295,10 @@ class MatrixAdapter:
     def queue_stats(self) -> QueueStats:
         """Back-pressure figures: queue depth now, high-water mark, time sync waited."""
         return self._queues.stats()
+
+    def stats(self) -> dict[str, float]:
+        """The queue figures for /metrics."""
+        return {f"queue_{k}": float(v) for k, v in asdict(self.queue_stats()).items()}
 
     # --- sync ---------------------------------------------------------------------------------
 

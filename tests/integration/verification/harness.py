@@ -189,7 +189,7 @@ async def running(
         BOB: {SPACE},
         MOD: {SPACE},
     }
-    core = BotCore(config, store, adapters=[adapter], cogs=[Badges, Verification], clock=clock)
+    core = BotCore(config, store, adapters=[adapter], cogs=[Verification, Badges], clock=clock)
     await core.start()
     service = core.cog(Verification).service
     assert service is not None

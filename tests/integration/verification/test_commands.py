@@ -162,6 +162,11 @@ async def test_joining_with_an_identity_already_used_there(h: Harness) -> None:
     assert (BOB, SPACE) not in h.adapter.badges and (BOB, LOUNGE) in h.adapter.badges
     assert any(c == SPACE and BOB.id in text for c, text in h.admin_notes())
     assert await h.core.store.accounts_for_identity("matrix", SPACE.id, identity) == [ALICE.id]
+    # the refused account counts as unverified there (filters, policies), and stays badgeless
+    badges = h.core.cog(Badges)
+    assert not await badges.verified_in(BOB, SPACE) and await badges.verified_in(BOB, LOUNGE)
+    await badges.reconcile(SPACE)
+    assert (BOB, SPACE) not in h.adapter.badges and (ALICE, SPACE) in h.adapter.badges
     # where the identity is free, joining binds it, so the limit holds for later checks there
     h.adapter.members[ALICE].add(STRICT)
     await h.core.handle_event(h.adapter, MemberJoined(STRICT, ALICE))

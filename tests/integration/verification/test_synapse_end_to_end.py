@@ -131,7 +131,7 @@ async def running_bot(
             ],
         }
     ).config
-    core = BotCore(config, store, cogs=[Help, Badges, Verification])
+    core = BotCore(config, store, cogs=[Help, Verification, Badges])
     assert config.matrix is not None
     core.add_adapter(
         MatrixAdapter(

@@ -1,22 +1,22 @@
-"""The cog runs the web service itself when `web.enabled`, and it stops with the core."""
+"""The application serves the web pages when `web.enabled`, and they stop with it."""
 
 from __future__ import annotations
 
-import asyncio
 import socket
+from pathlib import Path
 
 import aiohttp
 import pytest
 from joserfc.jwk import RSAKey
 
+from bot.app import Application
 from bot.config import ConfigError, parse_config
 from bot.core import BotCore
 from bot.storage.repo import Store
 from cogs.badges import Badges
 from cogs.verification import Verification
 from tests.fixtures.oidc_provider import OidcTestProvider
-from tests.integration.verification.harness import ALICE, SPACE, csrf_of, running
-from tests.recording import RecordingAdapter
+from tests.integration.verification.harness import ALICE, csrf_of, running
 
 
 def free_port() -> int:
@@ -25,35 +25,24 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-async def test_web_service_runs_with_the_bot(store: Store) -> None:
+async def test_web_service_runs_with_the_bot(tmp_path: Path) -> None:
     port = free_port()
     config = parse_config(
         {
+            "database": {"url": f"sqlite+aiosqlite:///{tmp_path}/bot.db"},
             "web": {"base_url": f"http://127.0.0.1:{port}", "listen_port": port},
             "identity": {"hash_key": {"value": "x" * 40}},
             "methods": {"moderator": {}},
-            "matrix": {
-                "homeserver": "http://127.0.0.1:9",
-                "user_id": "@bot:hs",
-                "access_token": {"value": "unused"},
-            },
         }
     ).config
-    core = BotCore(
-        config, store, adapters=[RecordingAdapter(served=[SPACE])], cogs=[Badges, Verification]
-    )
-    await core.start()
+    app = Application(config)
+    await app.start()
     async with aiohttp.ClientSession() as http:
-        for _ in range(50):  # the server starts in a background task
-            try:
-                async with http.get(f"http://127.0.0.1:{port}/healthz") as response:
-                    assert (response.status, await response.text()) == (200, "ok")
-                    break
-            except aiohttp.ClientConnectionError:
-                await asyncio.sleep(0.02)
-        else:
-            pytest.fail("the web service never answered")
-        await core.stop()
+        async with http.get(f"http://127.0.0.1:{port}/healthz") as response:
+            assert (response.status, await response.text()) == (200, "ok")
+        async with http.get(f"http://127.0.0.1:{port}/verify/forged.token") as response:
+            assert response.status == 400 and "link" in (await response.text()).lower()
+        await app.stop()
         with pytest.raises(aiohttp.ClientConnectionError):
             async with http.get(f"http://127.0.0.1:{port}/healthz"):
                 pass
