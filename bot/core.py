@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 
 from bot import actions as act
 from bot.adapters.base import AdapterError, ChatAdapter, SenderNotifier
+from bot.audit import AuditTrail
 from bot.cog import Cog, CommandHandler, Listener
 from bot.commands import bind_arguments
 from bot.config import Config
@@ -35,6 +36,7 @@ from bot.model import (
 )
 from bot.policy import PolicySettings
 from bot.storage.cache import ReadCache
+from bot.storage.records import AuditDraft
 from bot.storage.repo import Store
 
 log = logging.getLogger(__name__)
@@ -92,6 +94,7 @@ class BotCore:
         self.dry_run = dry_run
         self.clock = clock
         self.metrics = Metrics()
+        self.audit = AuditTrail(store)
         self.adapters: dict[Network, ChatAdapter] = {}
         self.cogs: list[Cog] = []
         self._commands: dict[str, tuple[CommandSpec, CommandHandler]] = {}
@@ -152,6 +155,7 @@ class BotCore:
 
     async def start(self) -> None:
         """Connect every adapter, publish commands, then let cogs reconcile and schedule."""
+        self.audit.start()
         specs = self.command_specs()
         for adapter in self.adapters.values():
             await adapter.start(self)
@@ -165,6 +169,7 @@ class BotCore:
         await asyncio.gather(*self._tasks, return_exceptions=True)
         for adapter in self.adapters.values():
             await self._guard(f"{adapter.network}.stop", adapter.stop())
+        await self.audit.stop()
 
     def spawn(self, coro: Coroutine[Any, Any, Any], name: str) -> asyncio.Task[Any]:
         """Run background work the core will cancel at stop; failures are logged, not lost."""
@@ -260,22 +265,9 @@ class BotCore:
         if isinstance(action, act.Allow):
             return True
         description = act.describe(action)
-        network, community_id = _where(action)
         if self.dry_run:
             log.info("dry run: would %s", description)
-            await self._guard(
-                "audit",
-                self.store.audit(
-                    network=network,
-                    community_id=community_id,
-                    actor=actor.id if actor else None,
-                    action=type(action).__name__,
-                    target=_target(action),
-                    detail=f"would {description}",
-                    at=self.clock(),
-                    dry_run=True,
-                ),
-            )
+            await self._audit(action, actor, f"would {description}", dry_run=True)
             return True
         try:
             await self._executors[type(action)](action)
@@ -289,19 +281,24 @@ class BotCore:
             return False
         self.metrics.count(f"actions.{type(action).__name__}")
         if not isinstance(action, act.SendDirect | act.PostToChannel | act.NotifySender):
-            await self._guard(
-                "audit",
-                self.store.audit(
-                    network=network,
-                    community_id=community_id,
-                    actor=actor.id if actor else None,
-                    action=type(action).__name__,
-                    target=_target(action),
-                    detail=description,
-                    at=self.clock(),
-                ),
-            )
+            await self._audit(action, actor, description)
         return True
+
+    async def _audit(
+        self, action: act.Action, actor: MemberRef | None, detail: str, *, dry_run: bool = False
+    ) -> None:
+        network, community_id = _where(action)
+        draft = AuditDraft(
+            network=network,
+            community_id=community_id,
+            actor=actor.id if actor else None,
+            action=type(action).__name__,
+            target=_target(action),
+            detail=detail,
+            at=self.clock(),
+            dry_run=dry_run,
+        )
+        await self._guard("audit", self.audit.record(draft))
 
     async def execute_all(
         self, actions: Sequence[act.Action], *, actor: MemberRef | None = None

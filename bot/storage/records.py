@@ -116,6 +116,20 @@ class ReportRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class AuditDraft:
+    """An audit entry to be written."""
+
+    network: str
+    community_id: str | None
+    actor: str | None
+    action: str
+    target: str | None
+    detail: str
+    at: datetime
+    dry_run: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class AuditRecord:
     id: int
     at: datetime

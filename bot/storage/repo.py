@@ -32,6 +32,7 @@ from bot.model import (
 )
 from bot.storage import tables as t
 from bot.storage.records import (
+    AuditDraft,
     AuditRecord,
     CommunityPolicies,
     FilterRecord,
@@ -594,18 +595,25 @@ class Store:
         at: datetime,
         dry_run: bool = False,
     ) -> None:
+        await self.audit_many(
+            [AuditDraft(network, community_id, actor, action, target, detail, at, dry_run)]
+        )
+
+    async def audit_many(self, drafts: Sequence[AuditDraft]) -> None:
+        """Write a batch of audit entries in one transaction."""
         async with self._session() as session:
-            session.add(
+            session.add_all(
                 t.AuditEntry(
-                    network=network,
-                    community_id=community_id,
-                    actor=actor,
-                    action=action,
-                    target=target,
-                    detail=detail,
-                    at=at,
-                    dry_run=dry_run,
+                    network=d.network,
+                    community_id=d.community_id,
+                    actor=d.actor,
+                    action=d.action,
+                    target=d.target,
+                    detail=d.detail,
+                    at=d.at,
+                    dry_run=d.dry_run,
                 )
+                for d in drafts
             )
 
     async def list_audit(

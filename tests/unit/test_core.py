@@ -221,6 +221,7 @@ async def test_policy_is_stored_then_applied_natively_then_enforced(
     )
     await core.handle_event(adapter, MessagePosted(MessageRef(ROOM, "$v"), Actor(VERA), text="hi"))
     assert adapter.removed() == [MessageRef(ROOM, "$m")]
+    await core.audit.flush()
     audit = await core.store.list_audit(community_id=SPACE.id)
     assert {a.action for a in audit} >= {"ApplyPolicy", "RemoveMessage"}
 
@@ -236,6 +237,7 @@ async def test_dry_run_logs_and_audits_instead_of_acting(store: Store) -> None:
         adapter, MessagePosted(MessageRef(ROOM, "$m"), Actor(MALLORY), text="hi")
     )
     assert adapter.removed() == [] and adapter.directs == []
+    await core.audit.flush()
     audit = await store.list_audit(community_id=SPACE.id)
     assert audit and all(a.dry_run and a.detail.startswith("would ") for a in audit)
     await core.stop()

@@ -77,6 +77,7 @@ async def test_deny_tells_the_member_and_stores_nothing(h: Harness) -> None:
     assert "declined your verification request: account too new" in h.directs_to(ALICE)[-1]
     assert await h.verification(ALICE) is None
     assert "no open review request" in await approve(h)
+    await h.core.audit.flush()
     audit = await h.core.store.list_audit(community_id=SPACE.id)
     assert any(e.action == "review_denied" and e.actor == MOD.id for e in audit)
 

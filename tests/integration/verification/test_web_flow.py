@@ -369,6 +369,7 @@ async def test_second_account_for_the_same_identity_is_refused(
     assert (
         notes and notes[-1][0] == SPACE and BOB.id in notes[-1][1] and ALICE.id not in notes[-1][1]
     )
+    await h.core.audit.flush()
     audit = await h.core.store.list_audit(community_id=SPACE.id)
     assert any(e.action == "second_account_refused" and e.target == BOB.id for e in audit)
 
