@@ -12,6 +12,7 @@ import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -400,11 +401,13 @@ class Config(_Section):
 
     # --- lookups used at run time -----------------------------------------------------------
 
+    @cached_property
+    def _community_index(self) -> dict[tuple[str, str], CommunitySettings]:
+        return {(c.network, c.id): c for c in self.communities}
+
     def community(self, network: str, community_id: str) -> CommunitySettings | None:
-        for community in self.communities:
-            if community.network == network and community.id == community_id:
-                return community
-        return None
+        """A community's own section (a dict lookup: this runs for every message)."""
+        return self._community_index.get((network, community_id))
 
     def accepted_levels(self, network: str, community_id: str) -> frozenset[str]:
         own = self.community(network, community_id)

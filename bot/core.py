@@ -100,6 +100,7 @@ class BotCore:
         self._commands: dict[str, tuple[CommandSpec, CommandHandler]] = {}
         self._listeners: dict[type[Event], list[Listener]] = defaultdict(list)
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._policy_settings: dict[CommunityRef, PolicySettings] = {}
         self._executors: dict[type[Any], Callable[[Any], Awaitable[None]]] = {
             act.Allow: self._do_nothing,
             act.HoldForMember: self._hold,
@@ -246,6 +247,13 @@ class BotCore:
     # --- facts for decisions ------------------------------------------------------------------
 
     def policy_settings(self, community: CommunityRef) -> PolicySettings:
+        """The community's knobs; config is fixed while running, so each is built once."""
+        found = self._policy_settings.get(community)
+        if found is None:
+            found = self._policy_settings[community] = self._build_policy_settings(community)
+        return found
+
+    def _build_policy_settings(self, community: CommunityRef) -> PolicySettings:
         defaults = self.config.defaults
         return PolicySettings(
             accepted_levels=self.config.accepted_levels(community.network, community.id),

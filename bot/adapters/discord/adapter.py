@@ -704,9 +704,8 @@ class DiscordAdapter:
         channel = guild.get_channel_or_thread(int(message.channel.id)) if guild else None
         return guild, channel
 
-    async def remove_message(self, message: MessageRef, reason: str) -> None:
-        """Delete at once (hot path: one request, no lookup); already gone counts as done."""
-        client = self._require_client()
+    async def _require_manage_messages(self, message: MessageRef, what: str) -> Any:
+        """Refuse early, telling admins the fix, when the bot cannot remove `what` there."""
         guild, channel = self._where(message)
         if (
             guild is not None
@@ -715,9 +714,15 @@ class DiscordAdapter:
         ):
             raise await self._cannot(
                 guild,
-                f"I cannot remove messages in {channel.mention}: I lack Manage Messages there."
+                f"I cannot remove {what} in {channel.mention}: I lack Manage Messages there."
                 f" Fix: give {guild.me.top_role.name} Manage Messages in that channel.",
             )
+        return guild
+
+    async def remove_message(self, message: MessageRef, reason: str) -> None:
+        """Delete at once (hot path: one request, no lookup); already gone counts as done."""
+        client = self._require_client()
+        guild = await self._require_manage_messages(message, "messages")
         try:
             await client.http.delete_message(
                 int(message.channel.id), int(message.id), reason=reason
@@ -742,16 +747,7 @@ class DiscordAdapter:
         reason: str,
     ) -> None:
         client = self._require_client()
-        guild, channel = self._where(message)
-        if (
-            guild is not None
-            and channel is not None
-            and not channel.permissions_for(guild.me).manage_messages
-        ):
-            raise await self._cannot(
-                guild,
-                f"I cannot remove reactions in {channel.mention}: I lack Manage Messages there.",
-            )
+        await self._require_manage_messages(message, "reactions")
         try:
             await client.http.remove_reaction(
                 int(message.channel.id), int(message.id), reaction_for_url(emoji), int(reactor.id)
