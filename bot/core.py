@@ -34,7 +34,7 @@ from bot.model import (
     Network,
     Role,
 )
-from bot.policy import PolicySettings
+from bot.policy import PolicySettings, is_verified
 from bot.storage.cache import ReadCache
 from bot.storage.records import AuditDraft
 from bot.storage.repo import Store
@@ -262,6 +262,15 @@ class BotCore:
             bots_count_as_unverified=defaults.bots_count_as_unverified,
             notice_cooldown=timedelta(seconds=defaults.sender_notice_cooldown_seconds),
         )
+
+    async def verified_in(self, member: MemberRef, community: CommunityRef) -> bool:
+        """A live record at a level the community accepts, and not an account its identity may
+        not add there. Cached facts only, so the hot path may ask."""
+        record = await self.cache.verification(member)
+        accepted = self.policy_settings(community).accepted_levels
+        if not is_verified(record, accepted, self.clock()):
+            return False
+        return not await self.cache.refused(community, member)
 
     def monotonic(self) -> float:
         return time.monotonic()

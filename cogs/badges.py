@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 
-from bot import policy
 from bot.actions import SetBadge
 from bot.cog import Cog, listener
 from bot.model import CommunityAdded, CommunityRef, MemberJoined, MemberRef
@@ -21,12 +20,7 @@ class Badges(Cog):
     """The visible sign of verification, reconciled with stored verifications."""
 
     async def verified_in(self, member: MemberRef, community: CommunityRef) -> bool:
-        """A live record at an accepted level, and not an account its identity may not add here."""
-        record = await self.core.cache.verification(member)
-        accepted = self.core.config.accepted_levels(community.network, community.id)
-        if not policy.is_verified(record, accepted, self.core.clock()):
-            return False
-        return not await self.core.cache.refused(community, member)
+        return await self.core.verified_in(member, community)
 
     async def refresh(self, member: MemberRef) -> list[CommunityRef]:
         """Show or take down the member's badge everywhere; returns where it is now shown."""

@@ -150,10 +150,7 @@ class Filters(Cog):
         cache = self.core.cache
         settings = self.core.policy_settings(community)
         now = self.core.clock()
-        record = await cache.verification(event.sender.member)
-        verified = policy.is_verified(record, settings.accepted_levels, now)
-        if verified and await cache.refused(community, event.sender.member):
-            verified = False  # the identity already verifies its limit of accounts here
+        verified = await self.core.verified_in(event.sender.member, community)
         targets = []
         if not policy.is_exempt(event.sender, verified, settings):
             for member, relation in policy.touched_members(event):

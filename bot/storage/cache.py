@@ -44,6 +44,15 @@ class LRU(Generic[K, V]):
         self.hits += 1
         return value
 
+    async def get_or_load(self, key: K, load: Callable[[], Awaitable[V]]) -> V:
+        """The cached value, or (on a miss) the loaded one, remembered; absence is cached too."""
+        found = self.get(key)
+        if found is _MISSING:
+            value = await load()
+            self.put(key, value)
+            return value
+        return found  # type: ignore[return-value]
+
     def put(self, key: K, value: V) -> None:
         self._data[key] = value
         self._data.move_to_end(key)
@@ -106,50 +115,33 @@ class ReadCache:
     # --- reads (hot path) ---------------------------------------------------------------------
 
     async def verification(self, member: MemberRef) -> VerificationRecord | None:
-        key = (member.network, member.id)
-        found = self._verifications.get(key)
-        if found is _MISSING:
-            record = await self.store.get_verification(member)
-            self._verifications.put(key, record)
-            return record
-        return found  # type: ignore[return-value]
+        return await self._verifications.get_or_load(
+            (member.network, member.id), lambda: self.store.get_verification(member)
+        )
 
     async def filter_level(self, community: CommunityRef, member: MemberRef) -> FilterLevel | None:
-        key = (member.network, community.id, member.id)
-        found = self._filters.get(key)
-        if found is _MISSING:
-            level = await self.store.get_filter(community, member)
-            self._filters.put(key, level)
-            return level
-        return found  # type: ignore[return-value]
+        return await self._filters.get_or_load(
+            (member.network, community.id, member.id),
+            lambda: self.store.get_filter(community, member),
+        )
 
     async def policies(self, community: CommunityRef) -> CommunityPolicies:
-        key = (community.network, community.id)
-        found = self._policies.get(key)
-        if found is _MISSING:
-            policies = await self.store.get_policies(community)
-            self._policies.put(key, policies)
-            return policies
-        return found  # type: ignore[return-value]
+        return await self._policies.get_or_load(
+            (community.network, community.id), lambda: self.store.get_policies(community)
+        )
 
     async def last_notice(self, community: CommunityRef, member: MemberRef) -> datetime | None:
-        key = (member.network, community.id, member.id)
-        found = self._notices.get(key)
-        if found is _MISSING:
-            at = await self.store.get_notice(community, member)
-            self._notices.put(key, at)
-            return at
-        return found  # type: ignore[return-value]
+        return await self._notices.get_or_load(
+            (member.network, community.id, member.id),
+            lambda: self.store.get_notice(community, member),
+        )
 
     async def refused(self, community: CommunityRef, member: MemberRef) -> bool:
         """Whether the account's identity already held its limit when it came to `community`."""
-        key = (member.network, community.id, member.id)
-        found = self._refusals.get(key)
-        if found is _MISSING:
-            refused = await self.store.is_refused(community, member)
-            self._refusals.put(key, refused)
-            return refused
-        return found  # type: ignore[return-value]
+        return await self._refusals.get_or_load(
+            (member.network, community.id, member.id),
+            lambda: self.store.is_refused(community, member),
+        )
 
     # --- writes: database first, then cache ---------------------------------------------------
 
