@@ -301,6 +301,12 @@ class MatrixSettings(_Section):
     allowed_inviters: list[str] = []
     allowed_servers: list[str] = []
     command_prefix: str = "!"
+    # redact members' command messages in community rooms, so `!verify` does not announce who is
+    # verifying (the answer still comes by direct message)
+    redact_commands: bool = False
+    # pin a notice in read_only and verified_only rooms saying how to verify (newcomers there
+    # cannot type a command)
+    announce_verification: bool = False
     queue_size: Annotated[int, Field(ge=1, le=100_000)] = 1000
     # warn admins when a room's power levels grow past this (Matrix refuses them above 64 KiB)
     power_levels_warn_bytes: Annotated[int, Field(ge=1024, le=65_536)] = 32_768

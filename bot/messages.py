@@ -1,6 +1,91 @@
-"""Words the bot says to people, kept together so they stay consistent and kind."""
+"""Words the bot says to people, kept together so they stay consistent and kind.
+
+Members read these, not engineers: no stored codes ("level: account"), no raw ids where a name
+exists, times relative to now ("in 15 minutes", "on 26 Nov 2027"), and a verification described by
+what was done ("checked by a moderator"), never by the name a config file gives it.
+"""
 
 from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from bot.config import Config
+
+
+def in_words(when: datetime, now: datetime) -> str:
+    """A moment as a person says it: "in 15 minutes", "in 3 hours", "on 26 Nov 2027"."""
+    ahead = when - now
+    if timedelta(0) <= ahead < timedelta(hours=24):
+        minutes = max(1, round(ahead.total_seconds() / 60))
+        if minutes < 60:
+            return "in 1 minute" if minutes == 1 else f"in {minutes} minutes"
+        hours = round(minutes / 60)
+        return "in 1 hour" if hours == 1 else f"in {hours} hours"
+    return f"on {when.day} {when:%b %Y}"
+
+
+def duration_words(length: timedelta) -> str:
+    """A span as a person says it: "15 minutes", "1 hour", "7 days"."""
+    minutes = max(1, round(length.total_seconds() / 60))
+    if minutes < 60:
+        return "1 minute" if minutes == 1 else f"{minutes} minutes"
+    if minutes < 48 * 60:
+        hours = round(minutes / 60)
+        return "1 hour" if hours == 1 else f"{hours} hours"
+    days = round(minutes / (24 * 60))
+    return f"{days} days"
+
+
+def date_words(when: datetime) -> str:
+    """A calendar day, unambiguous in every locale: "26 Nov 2027"."""
+    return f"{when.day} {when:%b %Y}"
+
+
+def either(items: list[str]) -> str:
+    """ "a", "a or b", "a, b or c"."""
+    if len(items) <= 1:
+        return "".join(items)
+    return f"{', '.join(items[:-1])} or {items[-1]}"
+
+
+def method_words(config: Config, method: str, level: str) -> str:
+    """What the member did to verify, in plain words (for the member and moderators only)."""
+    methods = config.methods
+    if method == "moderator":
+        return "checked by a moderator"
+    if method == "email_code":
+        domains = methods.email_code.allowed_domains if methods.email_code else []
+        return f"confirmed an e-mail address at {either(domains) or 'an allowed domain'}"
+    if method == "oidc":
+        oidc = methods.oidc
+        name = oidc.display_name if oidc else "an identity provider"
+        if oidc is not None and level != oidc.level:
+            return f"signed in with {name}, which confirmed who they are"
+        return f"signed in with {name}"
+    return "verified"
+
+
+def level_words(config: Config, level: str) -> str:
+    """What earns a level, in plain words: "sign in with Example ID or be checked by a
+    moderator". Used to tell a member what a community needs."""
+    methods = config.methods
+    ways: list[str] = []
+    if methods.oidc is not None:
+        name = methods.oidc.display_name
+        if level == methods.oidc.level:
+            ways.append(f"sign in with {name}")
+        elif any(rule.level == level for rule in methods.oidc.claim_rules):
+            ways.append(f"sign in with {name} with a full identity check")
+    if methods.email_code is not None and level == methods.email_code.level:
+        ways.append(f"confirm an e-mail address at {either(methods.email_code.allowed_domains)}")
+    if methods.moderator is not None and level == methods.moderator.level:
+        ways.append("ask a moderator to check your account")
+    return either(ways) or "a check this community accepts"
+
+
+def accepted_words(config: Config, accepted: frozenset[str]) -> str:
+    """Every way that earns the badge in a community, in plain words."""
+    return either(sorted({level_words(config, level) for level in accepted}))
 
 
 def sender_notice(reason: str, prefix: str) -> str:
