@@ -59,6 +59,9 @@ class NotifySender:
     community: CommunityRef
     channel: ChannelRef | None
     reason: str
+    what: str = "message"  # what was stopped, as the sender would say it: "reply", "reaction"
+    excerpt: str = ""  # the start of what was stopped, so the sender knows which one
+    held: bool = False  # kept for the member it addressed (not just removed)
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +95,15 @@ class NotifyAdmins:
     text: str
 
 
+@dataclass(frozen=True, slots=True)
+class NotifyModerators:
+    """Tell a community's moderators (their moderators' room or channel; the admins' log when
+    none is configured). Private reasons may travel this way: it never goes to a public room."""
+
+    community: CommunityRef
+    text: str
+
+
 Action = (
     Allow
     | HoldForMember
@@ -103,6 +115,7 @@ Action = (
     | SendDirect
     | PostToChannel
     | NotifyAdmins
+    | NotifyModerators
 )
 
 
@@ -129,3 +142,25 @@ def describe(action: Action) -> str:
             return f"post in {ch.id}"
         case NotifyAdmins(community=c):
             return f"notify admins of {c.id}"
+        case NotifyModerators(community=c):
+            return f"notify moderators of {c.id}"
+
+
+def summary(action: Action) -> str | None:
+    """What the bot did, for the log at INFO: the kind of action, the community and the reason,
+    and nothing about the people involved (no account ids, no message text). None for actions
+    that are only messages."""
+    match action:
+        case HoldForMember(relation=r, message=msg):
+            return f"held a {r.value} in {msg.channel.community.id} for a member who filters it"
+        case RemoveMessage(message=msg, reason=why):
+            return f"removed a message in {msg.channel.community.id}: {why}"
+        case RemoveReaction(message=msg, reason=why):
+            return f"removed a reaction in {msg.channel.community.id}: {why}"
+        case SetBadge(community=c, on=on):
+            return f"{'showed' if on else 'took down'} a Verified badge in {c.id}"
+        case ApplyPolicy(scope=CommunityRef() as community, policy=p):
+            return f"applied the {p.value} policy to community {community.id}"
+        case ApplyPolicy(scope=ChannelRef() as channel, policy=p):
+            return f"applied the {p.value} policy to channel {channel.id} in {channel.community.id}"
+    return None

@@ -77,6 +77,8 @@ def bind_arguments(
                 raw, words = " ".join(words), []
             elif _is_optional_choice_mismatch(param, words[0], spec, index):
                 raw = None
+            elif param.kind is ParamKind.CHANNEL:
+                raw, words = _channel_words(words, spec, index)
             else:
                 raw = words.pop(0)
         if raw is None:
@@ -100,3 +102,17 @@ def _is_optional_choice_mismatch(
     if following.kind is ParamKind.CHOICE and word.lower() in following.choices:
         return param.kind is not ParamKind.CHOICE or word.lower() not in param.choices
     return False
+
+
+def _channel_words(words: list[str], spec: CommandSpec, index: int) -> tuple[str, list[str]]:
+    """A channel or room named in several words (`!policy General chat read_only`): every
+    word up to the choice that follows it, so room names need no quotes."""
+    following = spec.params[index + 1] if index + 1 < len(spec.params) else None
+    if following is not None and following.kind is ParamKind.CHOICE:
+        if len(words) > 1 and words[-1].lower() in following.choices:
+            return " ".join(words[:-1]), words[-1:]
+        if not following.required:
+            return " ".join(words), []
+    if following is None:
+        return " ".join(words), []
+    return words[0], words[1:]

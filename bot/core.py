@@ -24,6 +24,7 @@ from bot.commands import bind_arguments
 from bot.config import Config
 from bot.messages import sender_notice
 from bot.model import (
+    ChannelRef,
     CommandContext,
     CommandError,
     CommandInvocation,
@@ -34,7 +35,7 @@ from bot.model import (
     Network,
     Role,
 )
-from bot.policy import PolicySettings, is_verified
+from bot.policy import PolicySettings, PolicySources, is_verified
 from bot.storage.cache import ReadCache
 from bot.storage.records import AuditDraft
 from bot.storage.repo import Store
@@ -112,6 +113,7 @@ class BotCore:
             act.SendDirect: self._send_direct,
             act.PostToChannel: self._post,
             act.NotifyAdmins: self._notify_admins,
+            act.NotifyModerators: self._notify_moderators,
         }
         for adapter in adapters:
             self.add_adapter(adapter)
@@ -263,6 +265,18 @@ class BotCore:
             notice_cooldown=timedelta(seconds=defaults.sender_notice_cooldown_seconds),
         )
 
+    async def policy_sources(self, community: CommunityRef) -> PolicySources:
+        """Every policy set for the community (stored, configured, default), from the cache."""
+        stored = await self.cache.policies(community)
+        own = self.config.community(community.network, community.id)
+        return PolicySources(
+            default=self.config.defaults.policy,
+            configured_community=own.policy if own is not None else None,
+            stored_community=stored.community,
+            configured_channels=own.channels if own is not None else {},
+            stored_channels=stored.channels,
+        )
+
     async def verified_in(self, member: MemberRef, community: CommunityRef) -> bool:
         """A live record at a level the community accepts, and not an account its identity may
         not add there. Cached facts only, so the hot path may ask."""
@@ -297,7 +311,12 @@ class BotCore:
             log.exception("could not %s", description)
             return False
         self.metrics.count(f"actions.{type(action).__name__}")
-        if not isinstance(action, act.SendDirect | act.PostToChannel | act.NotifySender):
+        summary = act.summary(action)
+        if summary is not None:
+            log.info("%s", summary)
+        if not isinstance(
+            action, act.SendDirect | act.PostToChannel | act.NotifySender | act.NotifyModerators
+        ):
             await self._audit(action, actor, description)
         return True
 
@@ -355,7 +374,14 @@ class BotCore:
     async def _notify_sender(self, action: act.NotifySender) -> None:
         adapter = self.adapter(action.member.network)
         await self.cache.note_notice(action.community, action.member, self.clock())
-        text = sender_notice(action.reason, adapter.capabilities.command_prefix)
+        text = sender_notice(
+            what=action.what,
+            place=adapter.name_of(action.channel) if action.channel is not None else "",
+            excerpt=action.excerpt,
+            reason=action.reason,
+            held=action.held,
+            prefix=adapter.capabilities.command_prefix,
+        )
         if isinstance(adapter, SenderNotifier):
             await adapter.notify_sender(action.member, action.channel, text)
         else:
@@ -377,6 +403,21 @@ class BotCore:
 
     async def _notify_admins(self, action: act.NotifyAdmins) -> None:
         await self.adapter(action.community.network).notify_admins(action.community, action.text)
+
+    async def _notify_moderators(self, action: act.NotifyModerators) -> None:
+        adapter = self.adapter(action.community.network)
+        room = self.moderator_channel(action.community)
+        if room is not None:
+            await adapter.post(room, action.text)
+        else:
+            await adapter.notify_admins(action.community, action.text)
+
+    def moderator_channel(self, community: CommunityRef) -> ChannelRef | None:
+        """Where the community's moderators work together (config `moderator_channel`)."""
+        settings = self.config.community(community.network, community.id)
+        if settings is None or not settings.moderator_channel:
+            return None
+        return ChannelRef(community, settings.moderator_channel)
 
     # --- data rights --------------------------------------------------------------------------
 
@@ -403,6 +444,7 @@ def _where(action: act.Action) -> tuple[str, str | None]:
             act.NotifySender(community=c)
             | act.SetBadge(community=c)
             | act.NotifyAdmins(community=c)
+            | act.NotifyModerators(community=c)
         ):
             return c.network, c.id
         case act.ApplyPolicy(scope=scope):

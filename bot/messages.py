@@ -24,6 +24,26 @@ def in_words(when: datetime, now: datetime) -> str:
     return f"on {when.day} {when:%b %Y}"
 
 
+def ago_words(when: datetime, now: datetime) -> str:
+    """A past moment as a person says it: "just now", "5 minutes ago", "on 26 Nov 2026"."""
+    past = now - when
+    if past < timedelta(minutes=1):
+        return "just now"
+    if past < timedelta(hours=24):
+        minutes = round(past.total_seconds() / 60)
+        if minutes < 60:
+            return "1 minute ago" if minutes == 1 else f"{minutes} minutes ago"
+        hours = round(minutes / 60)
+        return "1 hour ago" if hours == 1 else f"{hours} hours ago"
+    return f"on {date_words(when)}"
+
+
+def excerpt_of(text: str, length: int = 80) -> str:
+    """The start of a message on one line, cut at `length` characters."""
+    line = " ".join(text.split())
+    return line if len(line) <= length else line[: length - 1] + "…"
+
+
 def duration_words(length: timedelta) -> str:
     """A span as a person says it: "15 minutes", "1 hour", "7 days"."""
     minutes = max(1, round(length.total_seconds() / 60))
@@ -43,9 +63,18 @@ def date_words(when: datetime) -> str:
 
 def either(items: list[str]) -> str:
     """ "a", "a or b", "a, b or c"."""
+    return _listed(items, "or")
+
+
+def each(items: list[str]) -> str:
+    """ "a", "a and b", "a, b and c"."""
+    return _listed(items, "and")
+
+
+def _listed(items: list[str], word: str) -> str:
     if len(items) <= 1:
         return "".join(items)
-    return f"{', '.join(items[:-1])} or {items[-1]}"
+    return f"{', '.join(items[:-1])} {word} {items[-1]}"
 
 
 def method_words(config: Config, method: str, level: str) -> str:
@@ -88,13 +117,25 @@ def accepted_words(config: Config, accepted: frozenset[str]) -> str:
     return either(sorted({level_words(config, level) for level in accepted}))
 
 
-def sender_notice(reason: str, prefix: str) -> str:
-    """Told privately to an unverified sender whose message or reaction was stopped."""
+def sender_notice(
+    *, what: str, place: str, excerpt: str, reason: str, held: bool, prefix: str
+) -> str:
+    """Told privately to an unverified sender whose message or reaction was stopped: which one,
+    where, why, and how to verify if they want to."""
+    quoted = f" (“{excerpt}”)" if excerpt else ""
+    where = f" in {place}" if place else ""
+    if held:
+        first = (
+            f"Your {what}{where}{quoted} was removed for everyone in that conversation, because"
+            f" {reason}. They can still read it privately if they choose."
+        )
+    else:
+        first = f"Your {what}{where}{quoted} was removed: {reason}."
     return (
-        f"Your message or reaction was not delivered: {reason}.\n"
-        f"Verification is optional and keeps no name, document or address. If you would like"
-        f" to verify, run {prefix}verify in the community. Otherwise you can carry on taking"
-        f" part wherever unverified accounts are welcome."
+        f"{first}\n"
+        "Verification is optional and keeps no name, document or address. If you would like to"
+        f" verify, run {prefix}verify in the community. Otherwise you can carry on taking part"
+        " wherever unverified accounts are welcome."
     )
 
 
@@ -104,3 +145,22 @@ def badge_granted(community_name: str) -> str:
 
 def badge_removed(community_name: str, why: str) -> str:
     return f"Your Verified badge in {community_name} was removed: {why}."
+
+
+def newcomer_notice(place: str, *, read_only: bool, prefix: str, in_direct_chat: bool) -> str:
+    """Told privately to a newcomer where unverified members can only read (`read_only`) or
+    cannot take part at all: they cannot type the verify command there."""
+    limit = (
+        "only verified members can write there; you can read along"
+        if read_only
+        else "only verified members can take part there"
+    )
+    how = (
+        f"send {prefix}verify here, in this chat with me, and I will send you a private link"
+        if in_direct_chat
+        else f"run {prefix}verify in the community and I will send you a private link"
+    )
+    return (
+        f"Welcome to {place}! {limit[0].upper()}{limit[1:]}. Verification is optional and keeps"
+        f" no name, document or address. If you would like to verify, {how}."
+    )

@@ -177,6 +177,7 @@ class MemberJoined:
     community: CommunityRef
     member: MemberRef
     channel: ChannelRef | None = None  # Matrix: the room joined
+    role: Role = Role.MEMBER  # the newcomer's standing where they joined
 
 
 @dataclass(frozen=True, slots=True)

@@ -31,8 +31,8 @@ Semantics (the same on every network):
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from bot.actions import (
@@ -43,6 +43,7 @@ from bot.actions import (
     RemoveMessage,
     RemoveReaction,
 )
+from bot.messages import excerpt_of
 from bot.model import (
     Actor,
     FilterLevel,
@@ -115,6 +116,66 @@ def effective_policy(
     return community_policy if community_policy is not None else UnverifiedPolicy.OPEN
 
 
+@dataclass(frozen=True, slots=True)
+class PolicySources:
+    """Every place a policy for unverified members can be set, for one community.
+
+    Stored values (set with the `policy` command) beat configured ones; a channel's own policy
+    beats the community's; with nothing set anywhere, the configured default applies.
+    """
+
+    default: UnverifiedPolicy = UnverifiedPolicy.OPEN
+    configured_community: UnverifiedPolicy | None = None
+    stored_community: UnverifiedPolicy | None = None
+    configured_channels: Mapping[str, UnverifiedPolicy] = field(default_factory=dict)
+    stored_channels: Mapping[str, UnverifiedPolicy] = field(default_factory=dict)
+
+    def community_policy(self) -> UnverifiedPolicy:
+        """The community-wide policy: stored, else configured, else the default."""
+        return self.stored_community or self.configured_community or self.default
+
+    def own_channel_policy(self, channel_ids: Sequence[str]) -> UnverifiedPolicy | None:
+        """The first channel (a thread, then its parent) with a policy of its own, if any."""
+        for channel_id in channel_ids:
+            found = self.stored_channels.get(channel_id) or self.configured_channels.get(channel_id)
+            if found is not None:
+                return found
+        return None
+
+    def channel_policy(self, channel_ids: Sequence[str]) -> UnverifiedPolicy:
+        """What applies in a channel (give a thread's id first, then its parent's)."""
+        own = self.own_channel_policy(channel_ids)
+        return own if own is not None else self.community_policy()
+
+    def channel_overrides(self) -> dict[str, UnverifiedPolicy]:
+        """Every channel with a policy of its own (stored beats configured)."""
+        return {**self.configured_channels, **self.stored_channels}
+
+
+def keeps_newcomers_silent(policy: UnverifiedPolicy) -> bool:
+    """Whether an unverified member cannot write (or join) where this policy applies."""
+    return policy in (UnverifiedPolicy.READ_ONLY, UnverifiedPolicy.VERIFIED_ONLY)
+
+
+def should_welcome(
+    policy: UnverifiedPolicy,
+    *,
+    verified: bool,
+    role: Role,
+    last_notice: datetime | None,
+    now: datetime,
+    cooldown: timedelta,
+) -> bool:
+    """A newcomer who cannot write where they joined cannot type the verify command there
+    either, so they are told privately how to verify (at most once per notice cooldown)."""
+    return (
+        keeps_newcomers_silent(policy)
+        and not verified
+        and role < Role.MODERATOR
+        and may_notify(last_notice, now, cooldown)
+    )
+
+
 def touched_members(event: Interaction) -> list[tuple[MemberRef, Relation]]:
     """Members (other than the sender) an interaction touches, each once, most direct first."""
     found: dict[MemberRef, Relation] = {}
@@ -151,23 +212,65 @@ def _policy_violation(
     """Why an admin policy forbids this interaction from an unverified sender, or None."""
     if policy is UnverifiedPolicy.OPEN:
         return None
-    if policy in (UnverifiedPolicy.READ_ONLY, UnverifiedPolicy.VERIFIED_ONLY):
-        where = "read-only" if policy is UnverifiedPolicy.READ_ONLY else "for verified members only"
-        return f"this channel is {where} for unverified accounts"
+    if policy is UnverifiedPolicy.READ_ONLY:
+        return "only verified members can write there"
+    if policy is UnverifiedPolicy.VERIFIED_ONLY:
+        return "only verified members can take part there"
     if isinstance(event, ReactionAdded):
         return None
     if event.has_link:
-        return "links from unverified accounts are not allowed here"
+        return "links from unverified accounts are not allowed there"
     if event.has_attachment:
-        return "attachments from unverified accounts are not allowed here"
+        return "attachments from unverified accounts are not allowed there"
     if event.mentions_everyone or len(set(event.mentioned)) >= settings.mass_mention_threshold:
-        return "mass mentions from unverified accounts are not allowed here"
+        return "mentioning many people at once is not allowed there for unverified accounts"
     if recent_messages > settings.limited_messages_per_minute:
-        return (
-            f"unverified accounts may send {settings.limited_messages_per_minute} messages a"
-            " minute here"
-        )
+        per_minute = settings.limited_messages_per_minute
+        return f"unverified accounts may send {per_minute} messages a minute there"
     return None
+
+
+# How the sender would name what they did, and whom it reached, per relation.
+_WHAT = {
+    Relation.REPLY: "reply",
+    Relation.MENTION: "message",
+    Relation.REACTION: "reaction",
+    Relation.THREAD_POST: "message",
+    Relation.DIRECT: "message",
+}
+_WHOM = {
+    Relation.REPLY: "the member you replied to",
+    Relation.MENTION: "a member you mentioned",
+    Relation.REACTION: "the member whose message you reacted to",
+    Relation.THREAD_POST: "the member who started this thread",
+    Relation.DIRECT: "the member you wrote to",
+}
+
+
+def excerpt(event: Interaction) -> str:
+    """The start of what was stopped, so the sender can tell which message it was."""
+    return excerpt_of(event.emoji if isinstance(event, ReactionAdded) else event.text, 60)
+
+
+def _notice(
+    event: Interaction, reason: str, *, relation: Relation | None = None, held: bool = False
+) -> NotifySender:
+    if isinstance(event, ReactionAdded):
+        what = "reaction"
+    elif relation is not None:
+        what = _WHAT[relation]
+    else:
+        what = "reply" if event.reply_to_author is not None else "message"
+    channel = event.message.channel
+    return NotifySender(
+        event.sender.member,
+        channel.community,
+        channel,
+        reason,
+        what=what,
+        excerpt=excerpt(event),
+        held=held,
+    )
 
 
 def _remove(event: Interaction, reason: str) -> Action:
@@ -201,8 +304,6 @@ def decide(
     if is_exempt(sender, sender_verified, settings):
         return [Allow()]
     notify = may_notify(last_notice, now, settings.notice_cooldown)
-    channel = event.message.channel
-    community = channel.community
 
     is_direct = isinstance(event, MessagePosted) and event.is_direct
     if not is_direct:
@@ -211,10 +312,10 @@ def decide(
         if violation is not None:
             actions: list[Action] = [_remove(event, violation)]
             if notify:
-                actions.append(NotifySender(sender.member, community, channel, violation))
+                actions.append(_notice(event, violation))
             return actions
 
-    holds: list[Action] = []
+    holds: list[HoldForMember] = []
     for target in targets:
         if target.member == sender.member or target.relation not in HELD_RELATIONS[target.filter]:
             continue
@@ -227,11 +328,9 @@ def decide(
         )
     if not holds:
         return [Allow()]
-    notice = (
-        "the member you interacted with accepts replies, mentions and reactions only from"
-        " verified accounts"
-    )
+    relation = min((h.relation for h in holds), key=_RELATION_RANK.index)
+    reason = f"{_WHOM[relation]} limits replies, mentions and reactions from unverified accounts"
     actions = [*holds, _remove(event, "held by a member's filter for unverified accounts")]
     if notify:
-        actions.append(NotifySender(sender.member, community, channel, notice))
+        actions.append(_notice(event, reason, relation=relation, held=True))
     return actions

@@ -34,19 +34,16 @@ class Admin(Cog):
                 await self.reapply(community)
 
     async def reapply(self, community: CommunityRef) -> None:
-        stored = await self.core.cache.policies(community)
-        own = self.core.config.community(community.network, community.id)
-        community_policy = stored.community or (own.policy if own is not None else None)
-        channels = dict(own.channels) if own is not None else {}
-        channels.update(stored.channels)
-        if community_policy is not None:
-            await self.core.execute(ApplyPolicy(community, community_policy))
-        for channel_id, channel_policy in sorted(channels.items()):
+        sources = await self.core.policy_sources(community)
+        if sources.stored_community or sources.configured_community:
+            await self.core.execute(ApplyPolicy(community, sources.community_policy()))
+        for channel_id, channel_policy in sorted(sources.channel_overrides().items()):
             await self.core.execute(ApplyPolicy(ChannelRef(community, channel_id), channel_policy))
 
     @command(
         "policy",
-        help="Set what unverified members may do here: open, limited, read_only or verified_only",
+        help="See or set what unverified members may do here: open, limited, read_only or"
+        " verified_only",
         params=(
             ParamSpec(
                 "channel",
@@ -70,12 +67,19 @@ class Admin(Cog):
         community = ctx.community
         if community is None:
             raise CommandError("Run this inside the community it is about.")
-        policies = await self.core.cache.policies(community)
+        adapter = self.core.adapter(community.network)
+        word = adapter.capabilities.channel_word
+        sources = await self.core.policy_sources(community)
         if level is None:
-            own = policies.community or self.core.config.defaults.policy
-            lines = [f"Community policy: {own.describe()}."]
+            if channel is not None:
+                here = sources.channel_policy([channel.id])
+                await self.core.respond(ctx, f"{adapter.name_of(channel)}: {here.describe()}.")
+                return
+            lines = [f"Whole community: {sources.community_policy().describe()}."]
             lines += [
-                f"Channel {cid}: {p.describe()}." for cid, p in sorted(policies.channels.items())
+                f"{word.capitalize()} {adapter.name_of(ChannelRef(community, cid))}:"
+                f" {p.describe()}."
+                for cid, p in sorted(sources.channel_overrides().items())
             ]
             await self.core.respond(ctx, "\n".join(lines))
             return
@@ -89,13 +93,13 @@ class Admin(Cog):
         )
         scope = channel if channel is not None else community
         applied = await self.core.execute(ApplyPolicy(scope, chosen), actor=ctx.member)
-        where = f"channel {channel.id}" if channel else "this community"
+        where = f"the {word} {adapter.name_of(channel)}" if channel else "the whole community"
         if applied:
-            await self.core.respond(ctx, f"Policy for {where} is now {chosen.describe()}.")
+            await self.core.respond(ctx, f"The policy for {where} is now {chosen.describe()}.")
         else:
             await self.core.respond(
                 ctx,
-                f"Policy for {where} is stored as {chosen.describe()}, but I could not apply it"
-                " natively; the admins' log says what permission I am missing. Until then I"
-                " enforce it myself.",
+                f"The policy for {where} is saved as {chosen.describe()}, but I could not apply"
+                " it with the network's own settings; the admins' log says which permission I"
+                " am missing. Until then I enforce it myself.",
             )

@@ -12,6 +12,7 @@ from typing import Any
 from bot import policy
 from bot.adapters.base import PreSendProtection
 from bot.cog import Cog, command, listener
+from bot.messages import ago_words, excerpt_of
 from bot.model import (
     CommandContext,
     CommandError,
@@ -22,12 +23,20 @@ from bot.model import (
     ParamKind,
     ParamSpec,
     ReactionAdded,
-    UnverifiedPolicy,
+    Relation,
 )
 from bot.policy import Target
-from bot.storage.records import CommunityPolicies
+from bot.storage.records import HeldRecord
 
 log = logging.getLogger(__name__)
+
+RELATION_WORDS = {
+    Relation.REPLY: "A reply",
+    Relation.MENTION: "A mention",
+    Relation.REACTION: "A reaction",
+    Relation.THREAD_POST: "A post in your thread",
+    Relation.DIRECT: "A direct message",
+}
 
 
 class Filters(Cog):
@@ -60,14 +69,15 @@ class Filters(Cog):
 
     @command(
         "held",
-        help="Review what your filter held for you: list, release (show it to you) or dismiss",
+        help="Review what your filter held for you: list it, show one in full, or dismiss",
         params=(
             ParamSpec(
                 "action",
                 ParamKind.CHOICE,
-                "what to do",
+                "list: what is held; show: read one in full (only you see it, nothing is"
+                " re-posted); dismiss: delete it",
                 required=False,
-                choices=("list", "release", "dismiss"),
+                choices=("list", "show", "dismiss"),
             ),
             ParamSpec(
                 "item", ParamKind.WORD, "the number shown by the list, or 'all'", required=False
@@ -79,51 +89,60 @@ class Filters(Cog):
         self, ctx: CommandContext, action: str | None = None, item: str | None = None
     ) -> None:
         adapter = self.core.adapter(ctx.network)
+        prefix = adapter.capabilities.command_prefix
         if action in (None, "list"):
             items = await self.core.store.list_held(ctx.member)
             if not items:
                 await self.core.respond(ctx, "Nothing is held for you.")
                 return
-            prefix = adapter.capabilities.command_prefix
             lines = [f"Held for you ({len(items)}):"]
             for held in items:
-                preview = held.content if len(held.content) <= 80 else held.content[:77] + "..."
-                lines.append(
-                    f"#{held.id} {held.relation.value} from {adapter.display(held.sender)}"
-                    f" at {held.held_at:%Y-%m-%d %H:%M} UTC: {preview}"
-                )
-            lines.append(f"Use {prefix}held release <number> or {prefix}held dismiss <number|all>.")
+                preview = excerpt_of(held.content)
+                lines.append(f"{held.id}. {self._describe(held)}: “{preview}”")
+            lines.append(
+                f"{prefix}held show <number> shows one in full, only to you (nothing is"
+                f" re-posted). {prefix}held dismiss <number|all> deletes them."
+            )
             await self.core.respond(ctx, "\n".join(lines))
             return
         if item is None:
             raise CommandError(f"Say which item to {action}: a number from the list, or 'all'.")
         targets = await self._pick(ctx.member, item)
+        if action == "show":
+            shown = [h for h in await self.core.store.list_held(ctx.member) if h.id in targets]
+            if not shown:
+                raise CommandError(f"Nothing held for you has the number {item}.")
+            for held in shown:
+                await self.core.respond(
+                    ctx, f"{held.id}. {self._describe(held)} (only you see this):\n{held.content}"
+                )
+            return
         now = self.core.clock()
-        status = "released" if action == "release" else "dismissed"
         done = [
             r
             for i in targets
-            if (r := await self.core.store.resolve_held(ctx.member, i, status, now))
+            if (r := await self.core.store.resolve_held(ctx.member, i, "dismissed", now))
         ]
         if not done:
-            raise CommandError(f"There is no held item {item} for you.")
-        if action == "release":
-            for held in done:
-                await self.core.respond(
-                    ctx,
-                    f"Released #{held.id}: {held.relation.value} from"
-                    f" {adapter.display(held.sender)}:\n{held.content}",
-                )
-        else:
-            await self.core.respond(ctx, f"Dismissed {len(done)} held item(s).")
+            raise CommandError(f"Nothing held for you has the number {item}.")
+        count = "1 held item" if len(done) == 1 else f"{len(done)} held items"
+        await self.core.respond(ctx, f"Deleted {count}.")
+
+    def _describe(self, held: HeldRecord) -> str:
+        """ "A reply from @bob in General, 5 minutes ago", as the member reads it."""
+        adapter = self.core.adapter(held.network)
+        what = RELATION_WORDS.get(held.relation, "A message")
+        place = adapter.name_of(held.message.channel)
+        when = ago_words(held.held_at, self.core.clock())
+        return f"{what} from {adapter.display(held.sender)} in {place}, {when}"
 
     async def _pick(self, member: MemberRef, item: str) -> list[int]:
         if item.lower() == "all":
             return [held.id for held in await self.core.store.list_held(member, limit=1000)]
-        try:
-            return [int(item.lstrip("#"))]
-        except ValueError:
-            raise CommandError(f"{item!r} is not a held item number.") from None
+        number = item.lstrip("#")
+        if not number.isdecimal() or len(number) > 12:
+            raise CommandError(f"{item!r} is not a number from the list.")
+        return [int(number)]
 
     # --- the hot path -------------------------------------------------------------------------
 
@@ -155,14 +174,16 @@ class Filters(Cog):
         if not policy.is_exempt(event.sender, verified, settings):
             for member, relation in policy.touched_members(event):
                 targets.append(Target(member, relation, await self._level(community, member)))
-        policies = await cache.policies(community)
-        community_policy = policies.community or self._configured_policy(community)
+        sources = await self.core.policy_sources(community)
+        channel_ids = [event.message.channel.id]
+        if isinstance(event, MessagePosted) and event.parent_channel_id is not None:
+            channel_ids.append(event.parent_channel_id)  # a thread follows its parent
         actions = policy.decide(
             event,
             sender_verified=verified,
             targets=targets,
-            community_policy=community_policy,
-            channel_policy=self._channel_policy(event, policies),
+            community_policy=sources.community_policy(),
+            channel_policy=sources.own_channel_policy(channel_ids),
             settings=settings,
             recent_messages=recent,
             last_notice=await cache.last_notice(community, event.sender.member),
@@ -174,27 +195,6 @@ class Filters(Cog):
     async def _level(self, community: CommunityRef, member: MemberRef) -> FilterLevel:
         chosen = await self.core.cache.filter_level(community, member)
         return chosen if chosen is not None else self.core.config.defaults.default_filter
-
-    def _configured_policy(self, community: CommunityRef) -> UnverifiedPolicy:
-        own = self.core.config.community(community.network, community.id)
-        if own is not None and own.policy is not None:
-            return own.policy
-        return self.core.config.defaults.policy
-
-    def _channel_policy(
-        self, event: MessagePosted | ReactionAdded, policies: CommunityPolicies
-    ) -> UnverifiedPolicy | None:
-        """The channel's own policy (stored, else configured); a thread follows its parent."""
-        own = self.core.config.community(event.community.network, event.community.id)
-        configured = own.channels if own is not None else {}
-        channel_ids = [event.message.channel.id]
-        if isinstance(event, MessagePosted) and event.parent_channel_id is not None:
-            channel_ids.append(event.parent_channel_id)
-        for channel_id in channel_ids:
-            found = policies.channels.get(channel_id) or configured.get(channel_id)
-            if found is not None:
-                return found
-        return None
 
     # --- native protection before delivery (where the platform has it) ------------------------
 

@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import timedelta
 from typing import Any
 
-from bot.actions import NotifyAdmins, SendDirect, SetBadge
+from bot import policy
+from bot.actions import NotifyAdmins, NotifyModerators, SendDirect, SetBadge
 from bot.cog import Cog, command, listener
 from bot.core import BotCore
+from bot.messages import ago_words, duration_words, in_words, method_words, newcomer_notice
 from bot.model import (
     Access,
     CommandContext,
@@ -22,6 +25,7 @@ from bot.model import (
     MemberRef,
     ParamKind,
     ParamSpec,
+    UnverifiedPolicy,
 )
 from bot.policy import is_verified
 from bot.storage.records import VerificationRecord
@@ -76,6 +80,33 @@ class Verification(Cog):
             raise CommandError("Run this inside the community it is about.")
         return ctx.community
 
+    async def _community_named(self, ctx: CommandContext, name: str | None) -> CommunityRef:
+        """The community a command is about: where it was typed, or (in a direct message) the
+        member's only community, or the one they name."""
+        if ctx.community is not None:
+            return ctx.community
+        service = self._require_service()
+        mine = list(await self.core.adapter(ctx.network).member_communities(ctx.member))
+        if name:
+            wanted = name.strip().casefold()
+            named = [c for c in mine if service.community_name(c).casefold() == wanted]
+            if len(named) == 1:
+                return named[0]
+        elif len(mine) == 1:
+            return mine[0]
+        if not mine:
+            raise CommandError(
+                "You are not in any community I look after, so there is nothing to verify for."
+            )
+        names = ", ".join(service.community_name(c) for c in mine)
+        raise CommandError(
+            f"Say which community you mean: {self._prefix(ctx)}verify <name>, with one of: {names}."
+        )
+
+    def _how(self, record: VerificationRecord) -> str:
+        """How the member verified, in plain words (for them and moderators only)."""
+        return method_words(self.core.config, record.method, record.level)
+
     def _live(self, record: VerificationRecord | None, community: CommunityRef) -> bool:
         accepted = self.core.config.accepted_levels(community.network, community.id)
         return is_verified(record, accepted, self.core.clock())
@@ -105,26 +136,38 @@ class Verification(Cog):
 
     # --- members ----------------------------------------------------------------------------
 
-    @command("verify", help="Get a private link to verify your account (optional)")
-    async def verify(self, ctx: CommandContext) -> None:
+    @command(
+        "verify",
+        help="Get a private link to verify your account (optional)",
+        params=(
+            ParamSpec(
+                "community",
+                ParamKind.TEXT,
+                "which community, when you ask in a direct message and are in several",
+                required=False,
+            ),
+        ),
+        direct_ok=True,
+    )
+    async def verify(self, ctx: CommandContext, community: str | None = None) -> None:
         service = self._require_service()
-        community = self._community(ctx)
+        place = await self._community_named(ctx, community)
         try:
-            url = await service.issue_link(ctx.member, community)
+            url = await service.issue_link(ctx.member, place)
         except VerificationUnavailable:
             raise CommandError(
-                "This community accepts no verification method yet; ask an admin."
+                "This community offers no way to verify yet; ask an admin."
             ) from None
-        minutes = self.core.config.identity.link_ttl_minutes
+        lifetime = duration_words(timedelta(minutes=self.core.config.identity.link_ttl_minutes))
         record = await self.core.cache.verification(ctx.member)
         lines = []
-        if self._live(record, community) and record is not None:
+        if self._live(record, place) and record is not None:
             lines.append(
-                f"You are already verified here (level {record.level}); verifying again renews it."
+                f"You are already verified here ({self._how(record)}); verifying again renews it."
             )
         lines += [
-            f"Here is your private link to verify for {service.community_name(community)}."
-            f" It works once, for {minutes} minutes:",
+            f"Here is your private link to verify for {service.community_name(place)}."
+            f" It works once and expires in {lifetime}:",
             url,
             "Verification is optional. The page lists the ways to verify and what each one"
             " shares and keeps. Do not share this link.",
@@ -153,16 +196,22 @@ class Verification(Cog):
     async def badge(self, ctx: CommandContext, member: MemberRef | None = None) -> None:
         community = self._community(ctx)
         target = member or ctx.member
-        who = "You" if target == ctx.member else self._display(target)
+        verified = await self.core.verified_in(target, community)
+        if target != ctx.member:  # others see the badge, never how it was earned
+            state = "verified" if verified else "not verified"
+            await self.core.respond(ctx, f"{self._display(target)} is {state} here.")
+            return
         record = await self.core.cache.verification(target)
-        if record is not None and self._live(record, community):
-            since = f"{record.verified_at:%Y-%m-%d}"
+        if verified and record is not None:
             await self.core.respond(
-                ctx, f"{who}: verified here (level {record.level}, since {since})."
+                ctx,
+                f"You are verified here ({self._how(record)},"
+                f" {ago_words(record.verified_at, self.core.clock())}).",
             )
             return
-        hint = f" Run {self._prefix(ctx)}verify to verify." if target == ctx.member else ""
-        await self.core.respond(ctx, f"{who}: not verified here.{hint}")
+        await self.core.respond(
+            ctx, f"You are not verified here. Run {self._prefix(ctx)}verify to verify."
+        )
 
     # --- moderators -------------------------------------------------------------------------
 
@@ -177,19 +226,26 @@ class Verification(Cog):
         record = await self.core.store.get_verification(member)
         name = self._display(member)
         if record is None:
-            await self.core.respond(ctx, f"{name}: no verification on record.")
+            await self.core.respond(ctx, f"{name} has not verified.")
             return
+        now = self.core.clock()
         lines = [
-            f"{name}: method {record.method}, level {record.level},"
-            f" verified {record.verified_at:%Y-%m-%d}"
-            + (f", expires {record.expires_at:%Y-%m-%d}" if record.expires_at else "")
+            f"{name}: {self._how(record)}, {ago_words(record.verified_at, now)}"
+            + (
+                f"; it ends {in_words(record.expires_at, now)}"
+                if record.expires_at and record.expires_at > now
+                else "; it has ended"
+                if record.expires_at
+                else ""
+            )
             + ".",
-            "Counts here: " + ("yes" if self._live(record, community) else "no") + ".",
+            "The badge shows here: "
+            + ("yes." if await self.core.verified_in(member, community) else "no."),
         ]
         if record.revoked_at is not None:
             by = MemberRef(member.network, record.revoked_by) if record.revoked_by else None
             lines.append(
-                f"Revoked {record.revoked_at:%Y-%m-%d}"
+                f"Revoked {ago_words(record.revoked_at, now)}"
                 + (f" by {self._display(by)}" if by else "")
                 + f": {record.revoke_reason or 'no reason given'}."
             )
@@ -197,7 +253,12 @@ class Verification(Cog):
             holders = await self.core.store.accounts_for_identity(
                 member.network, community.id, record.identity_hash
             )
-            lines.append(f"Accounts verified here with the same identity: {len(holders)}.")
+            others = len([h for h in holders if h != member.id])
+            lines.append(
+                "No other account here is verified with the same identity."
+                if others == 0
+                else f"Other accounts here verified with the same identity: {others}."
+            )
         await self.core.respond(ctx, "\n".join(lines))
 
     @command(
@@ -213,11 +274,14 @@ class Verification(Cog):
         if community not in await adapter.member_communities(member):
             raise CommandError(f"{self._display(member)} is not a member of this community.")
         if await service.revoke(member, by=ctx.member, reason=reason, community=community):
-            await self.core.respond(
-                ctx, f"Revoked {self._display(member)}'s verification. They were told why."
+            await self._tell_moderators(
+                ctx,
+                community,
+                f"{self._display(ctx.member)} revoked {self._display(member)}'s verification:"
+                f" {reason}. They were told why, privately.",
             )
         else:
-            await self.core.respond(ctx, f"{self._display(member)} holds no verification.")
+            await self.core.respond(ctx, f"{self._display(member)} has no verification.")
 
     @command(
         "approve",
@@ -227,14 +291,23 @@ class Verification(Cog):
     )
     async def approve(self, ctx: CommandContext, member: MemberRef) -> None:
         service = self._require_service()
+        community = self._community(ctx)
         try:
-            result = await service.approve(member, self._community(ctx), moderator=ctx.member)
+            result = await service.approve(member, community, moderator=ctx.member)
         except (VerificationFailed, VerificationUnavailable) as exc:
             raise CommandError(str(exc)) from None
+        who, by = self._display(member), self._display(ctx.member)
         if result.ok:
-            await self.core.respond(ctx, f"Approved: {self._display(member)} is now verified.")
+            await self._tell_moderators(
+                ctx, community, f"{by} approved {who}'s request: they are verified now."
+            )
         else:
-            await self.core.respond(ctx, f"Not stored: {result.message}")
+            await self._tell_moderators(
+                ctx,
+                community,
+                f"{by} approved {who}'s request, but nothing was stored. They were told:"
+                f" {result.message}",
+            )
 
     @command(
         "deny",
@@ -244,11 +317,63 @@ class Verification(Cog):
     )
     async def deny(self, ctx: CommandContext, member: MemberRef, reason: str) -> None:
         service = self._require_service()
+        community = self._community(ctx)
         try:
-            await service.deny(member, self._community(ctx), moderator=ctx.member, reason=reason)
+            await service.deny(member, community, moderator=ctx.member, reason=reason)
         except (VerificationFailed, VerificationUnavailable) as exc:
             raise CommandError(str(exc)) from None
-        await self.core.respond(ctx, f"Declined. {self._display(member)} was told your reason.")
+        await self._tell_moderators(
+            ctx,
+            community,
+            f"{self._display(ctx.member)} declined {self._display(member)}'s request: {reason}."
+            " They were told the reason, privately.",
+        )
+
+    async def _tell_moderators(
+        self, ctx: CommandContext, community: CommunityRef, text: str
+    ) -> None:
+        """Answer the moderator and let the other moderators see the decision: in the
+        moderators' room the answer itself is visible to all, elsewhere it is posted there too.
+        Reasons travel only to the moderators and, privately, to the member."""
+        await self.core.respond(ctx, text)
+        room = self.core.moderator_channel(community)
+        adapter = self.core.adapter(community.network)
+        seen_there = (
+            room is not None and ctx.channel == room and not adapter.capabilities.ephemeral_replies
+        )
+        if not seen_there:
+            await self.core.execute(NotifyModerators(community, text), actor=ctx.member)
+
+    # --- joins ------------------------------------------------------------------------------
+
+    @listener(MemberJoined)
+    async def welcome_newcomer(self, event: MemberJoined) -> None:
+        """Someone joining a room where unverified members cannot write cannot type the verify
+        command there, so they are told privately how to verify."""
+        if self.service is None:
+            return
+        community, member = event.community, event.member
+        sources = await self.core.policy_sources(community)
+        here = sources.channel_policy([event.channel.id] if event.channel else [])
+        now = self.core.clock()
+        if not policy.should_welcome(
+            here,
+            verified=await self.core.verified_in(member, community),
+            role=event.role,
+            last_notice=await self.core.cache.last_notice(community, member),
+            now=now,
+            cooldown=self.core.policy_settings(community).notice_cooldown,
+        ):
+            return
+        await self.core.cache.note_notice(community, member, now)
+        adapter = self.core.adapter(member.network)
+        text = newcomer_notice(
+            adapter.name_of(event.channel or community),
+            read_only=here is UnverifiedPolicy.READ_ONLY,
+            prefix=adapter.capabilities.command_prefix,
+            in_direct_chat=adapter.capabilities.direct_commands,
+        )
+        await self.core.execute(SendDirect(member, text))
 
     # --- joins: one identity, N accounts per community -------------------------------------
 
@@ -261,6 +386,8 @@ class Verification(Cog):
         if record is None or record.method == "moderator" or record.revoked_at is not None:
             return
         member, community = event.member, event.community
+        if not self._live(record, community):
+            return  # a level this community does not accept takes no place in its limit
         limit = self.core.config.identity.max_accounts_per_identity
         holders = await self.core.store.accounts_for_identity(
             member.network, community.id, record.identity_hash
@@ -280,7 +407,8 @@ class Verification(Cog):
             NotifyAdmins(
                 community,
                 f"{self._display(member)} joined verified, but their identity already verifies"
-                f" {limit} account(s) here, so no badge is shown.",
+                f" {'another account' if limit == 1 else f'{limit} other accounts'} here, so no"
+                " badge is shown.",
             )
         )
         await self.core.execute(

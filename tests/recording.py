@@ -33,6 +33,7 @@ class RecordingAdapter:
     replies: list[tuple[CommandInvocation, str, bool]] = field(default_factory=list)
     directs: list[tuple[MemberRef, str]] = field(default_factory=list)
     fail_badges: bool = False
+    names: dict[str, str] = field(default_factory=dict)  # community or channel id -> name
     sink: EventSink | None = None
 
     async def start(self, sink: EventSink) -> None:
@@ -54,6 +55,9 @@ class RecordingAdapter:
 
     def display(self, member: MemberRef) -> str:
         return member.id
+
+    def name_of(self, place: CommunityRef | ChannelRef) -> str:
+        return self.names.get(place.id, place.id)
 
     async def respond(
         self, invocation: CommandInvocation, text: str, *, private: bool = True

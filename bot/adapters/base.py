@@ -33,6 +33,8 @@ class Capabilities:
     native_read_only: bool = True  # channel permissions / power levels enforce read_only
     native_verified_only: bool = True  # overwrites / restricted join rules
     command_prefix: str = "/"  # how commands are written in help texts
+    channel_word: str = "channel"  # what people on this network call a channel ("room")
+    direct_commands: bool = False  # commands work in a direct chat with the bot
 
 
 class AdapterError(Exception):
@@ -105,6 +107,11 @@ class ChatAdapter(Protocol):
 
     def display(self, member: MemberRef) -> str:
         """How to name a member in a message (a mention), without storing any name."""
+        ...
+
+    def name_of(self, place: CommunityRef | ChannelRef) -> str:
+        """How people know a community or channel: its name (or a mention that the client shows
+        as the name), never a bare id when the network knows a name."""
         ...
 
     async def respond(

@@ -145,8 +145,9 @@ async def test_unverified_reply_is_held_for_the_filtered_member_and_verified_rep
 
     listing = await network.command(alice, "held", "Held for you (1)")
     assert "click my link" in listing and "congratulations" not in listing
-    released = await network.command(alice, "held", "Released", action="release", item="all")
-    assert "click my link" in released
+    shown = await network.command(alice, "held", "only you see this", action="show", item="all")
+    assert "click my link" in shown
+    await network.command(alice, "held", "Deleted 1 held item", action="dismiss", item="all")
     await network.command(alice, "held", "Nothing is held for you")
 
 
@@ -176,7 +177,7 @@ async def test_limited_removes_an_unverified_link_and_keeps_plain_talk(network: 
 async def test_a_bad_held_item_gets_a_clear_answer_and_changes_nothing(network: Driver) -> None:
     alice = await network.member("alice")
     answer = await network.command(
-        alice, "held", "is not a held item number", action="dismiss", item="seven"
+        alice, "held", "is not a number from the list", action="dismiss", item="seven"
     )
     assert "'seven'" in answer
     await network.command(alice, "held", "Nothing is held for you")

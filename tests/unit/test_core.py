@@ -155,6 +155,7 @@ async def test_filtered_member_gets_unverified_reply_held_and_verified_reply_kep
     setup: tuple[BotCore, RecordingAdapter],
 ) -> None:
     core, adapter = setup
+    adapter.names[ROOM.id] = "the lounge"  # members see rooms by name
     await core.handle_command(
         adapter, adapter.invoke("filter", "replies", member=ALICE, community=SPACE)
     )
@@ -163,23 +164,29 @@ async def test_filtered_member_gets_unverified_reply_held_and_verified_reply_kep
     await core.handle_event(adapter, reply(VERA, ALICE, "$good", "welcome!"))
     assert adapter.removed() == [MessageRef(ROOM, "$bad")]
     assert [m for m, _ in adapter.directs] == [MALLORY]  # the sender is told how to verify
-    assert "!verify" in adapter.directs[0][1]
+    notice = adapter.directs[0][1]
+    assert "Your reply in the lounge (“buy my stuff”) was removed for everyone" in notice
+    assert "the member you replied to limits replies" in notice and "!verify" in notice
     # a second unverified reply within the cooldown: held, but no second notice
     await core.handle_event(adapter, reply(MALLORY, ALICE, "$bad2"))
     assert len(adapter.directs) == 1
 
     await core.handle_command(adapter, adapter.invoke("held", member=ALICE, community=SPACE))
     listing = adapter.last_reply()
-    assert "Held for you (2)" in listing and "buy my stuff" in listing and "@mallory:hs" in listing
+    assert "Held for you (2)" in listing and "A reply from @mallory:hs in the lounge" in listing
+    assert "“buy my stuff”" in listing
     item = (await core.store.list_held(ALICE))[0].id
     await core.handle_command(
-        adapter, adapter.invoke("held", "release", str(item), member=ALICE, community=SPACE)
+        adapter, adapter.invoke("held", "show", str(item), member=ALICE, community=SPACE)
     )
-    assert "buy my stuff" in adapter.last_reply()
+    shown = adapter.last_reply()
+    assert "buy my stuff" in shown and "only you see this" in shown
+    # showing is private and keeps the item; dismissing deletes it
+    assert len(await core.store.list_held(ALICE)) == 2
     await core.handle_command(
         adapter, adapter.invoke("held", "dismiss", "all", member=ALICE, community=SPACE)
     )
-    assert "Dismissed 1" in adapter.last_reply()
+    assert "Deleted 2 held items" in adapter.last_reply()
     assert await core.store.list_held(ALICE) == []
 
 

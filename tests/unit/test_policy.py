@@ -195,10 +195,10 @@ def test_every_combination(
     [
         ({"has_link": True}, "links"),
         ({"has_attachment": True}, "attachments"),
-        ({"mentions_everyone": True}, "mass mentions"),
+        ({"mentions_everyone": True}, "mentioning many people at once"),
         (
             {"mentioned": tuple(MemberRef("matrix", f"@m{i}:hs") for i in range(5))},
-            "mass mentions",
+            "mentioning many people at once",
         ),
     ],
 )

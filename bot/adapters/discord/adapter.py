@@ -594,6 +594,16 @@ class DiscordAdapter:
     def display(self, member: MemberRef) -> str:
         return f"<@{member.id}>"
 
+    def name_of(self, place: CommunityRef | ChannelRef) -> str:
+        """A server's name; a channel as a mention, which Discord shows as its name."""
+        if isinstance(place, ChannelRef):
+            return f"<#{place.id}>"
+        settings = self.config.community("discord", place.id)
+        if settings is not None and settings.name:
+            return settings.name
+        guild = self._client.get_guild(int(place.id)) if self._client is not None else None
+        return guild.name if guild is not None else place.id
+
     # --- communities and members --------------------------------------------------------------
 
     def _guild(self, community: CommunityRef) -> discord.Guild:

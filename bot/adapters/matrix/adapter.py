@@ -32,13 +32,16 @@ import nio
 from bot.adapters.base import AdapterError, AdapterState, Capabilities, EventSink
 from bot.adapters.matrix import translate as tr
 from bot.adapters.matrix.communities import CommunityIndex, build_index
+from bot.adapters.matrix.invites import may_accept
 from bot.adapters.matrix.notices import (
     cannot_join,
     encrypted_room,
     missing_power,
     power_levels_size,
     room_label,
+    verified_space_missing,
 )
+from bot.adapters.matrix.pins import VerificationPins
 from bot.adapters.matrix.power import (
     PowerLevelEditor,
     RoomSettings,
@@ -50,6 +53,7 @@ from bot.adapters.matrix.queue import Batch, Job, QueueStats, RoomQueues
 from bot.adapters.matrix.rooms import RoomFacts
 from bot.config import CommunitySettings, Config, MatrixSettings
 from bot.model import (
+    Access,
     Actor,
     ChannelRef,
     CommandInvocation,
@@ -93,11 +97,17 @@ _BACKFILL_PAGES = 20
 
 @dataclass(frozen=True, slots=True)
 class ReplyHandle:
-    """Where a command came from, so the answer goes back there (or to the invoker's DM)."""
+    """Where a command came from, so the answer goes back there (or to the invoker's DM).
+
+    `direct`: the invoker's DM room, where every answer goes. `management`: a moderators' room,
+    where answers to moderator commands go so the other moderators see them; a member's own
+    private answers (a verify link) still go to their DM.
+    """
 
     room_id: str
     event_id: str
     direct: bool
+    management: bool = False
 
 
 def _source(event: Any) -> JsonDict:
@@ -142,6 +152,8 @@ class MatrixAdapter:
             native_read_only=True,
             native_verified_only=True,
             command_prefix=settings.command_prefix,
+            channel_word="room",
+            direct_commands=True,
         )
         self.user_id = settings.user_id
         self._environ = environ
@@ -158,8 +170,24 @@ class MatrixAdapter:
         self._dm_rooms: dict[str, str] = {}  # member -> DM room
         self._dm_members: dict[str, str] = {}  # DM room -> member
         self._verified_spaces: dict[str, str] = {}  # community -> Verified space
+        # moderators' and log rooms: commands typed there act on their community
+        self._management: dict[str, str] = {
+            room: c.id
+            for c in self._configured()
+            for room in (c.log_channel, c.moderator_channel)
+            if room
+        }
+        self._hinted: set[str] = set()  # members told once that answers come by DM
         self._power = PowerLevelEditor(
             lambda: self.client, self._rooms, self._watch_power_levels_size
+        )
+        self._pins = VerificationPins(
+            lambda: self.client,
+            self._rooms,
+            state,
+            self._send_notice,
+            bot_id=self.user_id,
+            prefix=settings.command_prefix,
         )
         self._member_locks: dict[str, asyncio.Lock] = {}
         self._size_warned: set[str] = set()
@@ -467,7 +495,11 @@ class MatrixAdapter:
         kind = event.get("type")
         community = self._community_ref(room_id)
         direct_member = self._dm_members.get(room_id)
-        if kind in ("m.room.message", "m.sticker"):
+        if kind == "m.room.message" and room_id in self._management:
+            job = self._job_management_command(room_id, self._management[room_id], event)
+            if job is not None:
+                await self._queues.put(room_id, job, batch, f"management command {event_id}")
+        elif kind in ("m.room.message", "m.sticker"):
             if community is not None:
                 job = self._job_message(facts, community, event)
                 await self._queues.put(room_id, job, batch, f"message {event_id}")
@@ -493,7 +525,9 @@ class MatrixAdapter:
             channel = ChannelRef(community, room_id)
             member = MemberRef("matrix", user)
             if now == "join" and before != "join":
-                await self._emit_later(room_id, MemberJoined(community, member, channel), batch)
+                role = self._actor(user, room_id, community).role
+                joined = MemberJoined(community, member, channel, role)
+                await self._emit_later(room_id, joined, batch)
             elif before == "join" and now in ("leave", "ban"):
                 await self._emit_later(room_id, MemberLeft(community, member, channel), batch)
                 await self._queues.put(
@@ -561,23 +595,36 @@ class MatrixAdapter:
             )
             sink = self._sink_or_fail()
             await sink.handle_event(self, posted)
-            if command is not None and await self._is_command(command.name):
-                handle_ = ReplyHandle(room_id, event_id, direct=False)
-                await sink.handle_command(
-                    self,
-                    CommandInvocation(
-                        name=command.name,
-                        community=community,
-                        channel=channel,
-                        invoker=actor,
-                        positional=command.positional,
-                        rest=command.rest,
-                        reply_handle=handle_,
-                        event_id=event_id,
-                    ),
-                )
+            if command is None:
+                return
+            await self._commands_known()
+            handle_ = ReplyHandle(room_id, event_id, direct=False)
+            await sink.handle_command(
+                self,
+                CommandInvocation(
+                    name=command.name,
+                    community=community,
+                    channel=channel,
+                    invoker=actor,
+                    positional=command.positional,
+                    rest=command.rest,
+                    reply_handle=handle_,
+                    event_id=event_id,
+                ),
+            )
+            if self.settings.redact_commands:
+                await self._redact_command(room_id, event_id)
 
         return handle
+
+    async def _redact_command(self, room_id: str, event_id: str) -> None:
+        """Take a member's command out of a community room once it is answered (admin setting
+        `redact_commands`), so `!verify` does not tell the room who is verifying."""
+        answer = await self.client.room_redact(
+            room_id, event_id, reason="a command to the bot, answered privately"
+        )
+        if _is_error(answer):
+            log.warning("could not remove a command message: %s", _error_text(answer))
 
     def _job_direct_command(self, room_id: str, event: JsonDict) -> Job:
         """A member writing to the bot's DM room: commands only (nothing is relayed)."""
@@ -592,8 +639,9 @@ class MatrixAdapter:
         event_id = str(event["event_id"])
 
         async def handle() -> None:
-            if command is None or not await self._is_command(command.name):
+            if command is None:
                 return
+            await self._commands_known()
             member = MemberRef("matrix", sender)
             mine = await self.member_communities(member)
             # a member of one community need not say which one they mean
@@ -609,6 +657,43 @@ class MatrixAdapter:
                     positional=command.positional,
                     rest=command.rest,
                     reply_handle=ReplyHandle(room_id, event_id, direct=True),
+                    event_id=event_id,
+                ),
+            )
+
+        return handle
+
+    def _job_management_command(
+        self, room_id: str, community_id: str, event: JsonDict
+    ) -> Job | None:
+        """A command in a moderators' (or log) room acts on that room's community, as in
+        Draupnir's management room; the typist's standing is the higher of the community's and
+        this room's power levels."""
+        raw = event.get("content")
+        content, edited = tr.effective_content(raw if isinstance(raw, dict) else {})
+        text = tr.plain_text(content)
+        command = None if edited else tr.parse_command(text, self.settings.command_prefix)
+        sender = str(event["sender"])
+        event_id = str(event["event_id"])
+        if command is None or sender == self.user_id:
+            return None
+        community = CommunityRef("matrix", community_id)
+        facts = self._rooms.get(room_id)
+        here = self._role_at(facts.level(sender)) if facts else Role.MEMBER
+        role = Role(max(here, self._community_role(community_id, sender)))
+
+        async def handle() -> None:
+            await self._commands_known()
+            await self._sink_or_fail().handle_command(
+                self,
+                CommandInvocation(
+                    name=command.name,
+                    community=community,
+                    channel=ChannelRef(community, room_id),
+                    invoker=Actor(MemberRef("matrix", sender), role),
+                    positional=command.positional,
+                    rest=command.rest,
+                    reply_handle=ReplyHandle(room_id, event_id, direct=False, management=True),
                     event_id=event_id,
                 ),
             )
@@ -647,14 +732,14 @@ class MatrixAdapter:
 
         return handle
 
-    async def _is_command(self, name: str) -> bool:
-        """Whether `name` is one of our commands (`!` is shared with other bots: others are
-        left alone). Commands caught up at start wait briefly for the core to register them."""
+    async def _commands_known(self) -> None:
+        """Commands caught up at start wait briefly for the core to register them. Every
+        command with our prefix then goes to the core, so an unknown one gets a pointer to
+        help; several bots in one room each use their own `command_prefix`."""
         if not self._commands_ready.is_set():
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(10):
                     await self._commands_ready.wait()
-        return name in self._specs
 
     def _remember_author(self, event_id: str, sender: str) -> None:
         self._authors[event_id] = sender
@@ -710,9 +795,7 @@ class MatrixAdapter:
         return [c for c in self.config.communities if c.network == "matrix"]
 
     def _excluded_rooms(self) -> set[str]:
-        excluded = set(self._verified_spaces.values()) | set(self._dm_members)
-        excluded |= {c.log_channel for c in self._configured() if c.log_channel}
-        return excluded
+        return set(self._verified_spaces.values()) | set(self._dm_members) | set(self._management)
 
     def _reindex(self) -> None:
         self._index = build_index(
@@ -803,7 +886,7 @@ class MatrixAdapter:
                 await self._tell_admins_once(
                     community,
                     f"join:{room_id}",
-                    cannot_join(room_id, "I am not a member of the Verified space"),
+                    verified_space_missing(room_label(facts), self.user_id),
                 )
             return
         missing = facts.missing(self.user_id, self.settings.badge_power_level)
@@ -839,7 +922,9 @@ class MatrixAdapter:
                 log.warning("cannot join %s: %s", child, _error_text(answer))
                 if community is not None:
                     await self._tell_admins_once(
-                        community, f"join:{child}", cannot_join(child, _error_text(answer))
+                        community,
+                        f"join:{child}",
+                        cannot_join(self._room_name(child), self.user_id, _error_text(answer)),
                     )
 
         return join
@@ -896,26 +981,16 @@ class MatrixAdapter:
         return consider
 
     def _may_accept(self, room_id: str, inviter: str, direct: bool) -> bool:
-        """Only configured inviters and servers, configured rooms, and DMs from our members."""
-        if inviter in self.settings.allowed_inviters:
-            return True
-        server = inviter.split(":", 1)[-1]
-        if server in self.settings.allowed_servers:
-            return True
-        configured = {c.id for c in self._configured()}
-        for community in self._configured():
-            configured |= set(community.rooms)
-            configured |= {r for r in (community.verified_space, community.log_channel) if r}
-        if room_id in configured:
-            return True
-        if direct:
-            return any(
-                self._rooms[r].membership(inviter) == "join"
-                for rooms in self._index.rooms.values()
-                for r in rooms
-                if r in self._rooms
-            )
-        return False
+        return may_accept(
+            room_id,
+            inviter,
+            direct=direct,
+            settings=self.settings,
+            communities=self._configured(),
+            index=self._index,
+            rooms=self._rooms,
+            management_rooms=self._management,
+        )
 
     # --- ChatAdapter: commands and messages ---------------------------------------------------
 
@@ -929,30 +1004,65 @@ class MatrixAdapter:
         return MemberRef("matrix", user_id) if user_id else None
 
     def parse_channel(self, text: str, community: CommunityRef) -> ChannelRef | None:
+        """A room of the community as an admin names it: id, address or name."""
         rooms = self._index.rooms.get(community.id, frozenset())
         ref = tr.parse_room_ref(text)
         if ref is not None and ref.startswith("!"):
             return ChannelRef(community, ref) if ref in rooms else None
-        wanted = (ref or text).strip().lower()
         matches = [
             room
             for room in rooms
-            if (facts := self._rooms.get(room)) is not None
-            and wanted in {(facts.canonical_alias or "").lower(), (facts.name or "").lower()}
+            if (facts := self._rooms.get(room)) is not None and facts.answers_to(ref or text)
         ]
         return ChannelRef(community, matches[0]) if len(matches) == 1 else None
 
     def display(self, member: MemberRef) -> str:
         return member.id
 
+    def _room_name(self, room_id: str) -> str:
+        facts = self._rooms.get(room_id)
+        return room_label(facts) if facts is not None else room_id
+
+    def name_of(self, place: CommunityRef | ChannelRef) -> str:
+        """A community's configured name or its space's name; a room's name or address."""
+        if isinstance(place, CommunityRef):
+            settings = self._settings_for(place.id)
+            if settings is not None and settings.name:
+                return settings.name
+        facts = self._rooms.get(place.id)
+        return facts.label if facts is not None else place.id
+
     async def respond(
         self, invocation: CommandInvocation, text: str, *, private: bool = True
     ) -> None:
         handle = invocation.reply_handle
-        if isinstance(handle, ReplyHandle) and (handle.direct or not private):
+        if isinstance(handle, ReplyHandle) and (
+            handle.direct or not private or (handle.management and self._for_moderators(invocation))
+        ):
             await self._send_notice(handle.room_id, text, reply_to=handle.event_id)
             return
         await self.send_direct(invocation.invoker.member, text)
+        if isinstance(handle, ReplyHandle) and not handle.management:
+            await self._point_to_dm_once(handle, invocation.invoker.member)
+
+    def _for_moderators(self, invocation: CommandInvocation) -> bool:
+        spec = self._specs.get(invocation.name)
+        return spec is not None and spec.access >= Access.MODERATOR
+
+    async def _point_to_dm_once(self, handle: ReplyHandle, member: MemberRef) -> None:
+        """The first time a member's command in a room is answered by direct message, say so
+        in the room (no ping), so they know where to look. Not when commands are redacted:
+        then the room should not learn who asked."""
+        if self.settings.redact_commands or member.id in self._hinted:
+            return
+        self._hinted.add(member.id)
+        if len(self._hinted) > _AUTHOR_CACHE:
+            self._hinted.clear()
+        await self._send_notice(
+            handle.room_id,
+            "I answer commands in a direct message: look for the chat I opened with you.",
+            reply_to=handle.event_id,
+        )
 
     async def send_direct(self, member: MemberRef, text: str) -> None:
         room_id = await self._dm_room(member.id)
@@ -1055,6 +1165,7 @@ class MatrixAdapter:
                 )
             if facts is not None:
                 facts.members[member.id] = "invite"
+            await self._explain_space_invite(member, community, space)
         elif not on and membership in ("join", "invite"):
             answer = await self.client.room_kick(space, member.id, reason="verification ended")
             if _is_error(answer):
@@ -1075,6 +1186,20 @@ class MatrixAdapter:
                 problems.append(str(exc))
         if problems:
             log.warning("badge for %s only partly shown: %s", member.id, "; ".join(problems))
+
+    async def _explain_space_invite(
+        self, member: MemberRef, community: CommunityRef, space: str
+    ) -> None:
+        """An invitation from a bot needs a word of why, or it looks like spam."""
+        try:
+            await self.send_direct(
+                member,
+                f"I invited you to the space “{self._room_name(space)}”. Being in it shows"
+                f" that you hold the Verified badge in {self.name_of(community)}, and it lets"
+                " you into rooms that only verified members can join. Joining is optional.",
+            )
+        except AdapterError as exc:
+            log.info("could not explain the Verified space invitation: %s", exc)
 
     async def _known_verified_space(self, community_id: str) -> str | None:
         """The Verified space if there is one yet (remembered ones of unconfigured communities
@@ -1185,7 +1310,9 @@ class MatrixAdapter:
     ) -> None:
         facts = self._rooms.get(room_id)
         if facts is None or facts.membership(self.user_id) != "join":
-            raise AdapterError(f"I am not in {room_id}, so I cannot set its policy")
+            raise AdapterError(
+                f"I am not in {self._room_name(room_id)}, so I cannot set its policy"
+            )
         key = f"policy_before:{room_id}"
         saved = await self.state.get(key)
         before = RoomSettings.from_json(json.loads(saved)) if saved else RoomSettings.of(facts)
@@ -1205,3 +1332,7 @@ class MatrixAdapter:
             facts.join_rules = target.join_rules
         if not keep and saved:
             await self.state.set(key, "")  # back to the room's own settings: forget them
+        if keep and self.settings.announce_verification:
+            await self._pins.show(room_id, policy)
+        elif not keep:
+            await self._pins.withdraw(room_id)

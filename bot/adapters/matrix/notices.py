@@ -6,8 +6,10 @@ from bot.adapters.matrix.rooms import POWER_LEVELS_LIMIT, Need, RoomFacts
 
 
 def room_label(facts: RoomFacts) -> str:
-    name = facts.name or facts.canonical_alias
-    return f"{name} ({facts.room_id})" if name else facts.room_id
+    """The room's name, with its address when it has one, so an admin can find it."""
+    if facts.name and facts.canonical_alias:
+        return f"{facts.name} ({facts.canonical_alias})"
+    return facts.label
 
 
 def _level_text(level: float) -> str:
@@ -53,8 +55,18 @@ def power_levels_size(facts: RoomFacts, size: int) -> str:
     )
 
 
-def cannot_join(room_id: str, why: str) -> str:
+def cannot_join(room: str, bot_id: str, why: str) -> str:
+    """Why the bot is not in one of the community's rooms, and the fix that works: the bot
+    accepts an invitation to any room of a space it serves."""
     return (
-        f"I could not join {room_id}, a room of this community: {why}. Invite me there so I can"
-        " protect it."
+        f"I could not join {room}, a room of this community ({why}). To let me protect it,"
+        f" invite {bot_id} to it, or let members of the space join it; I accept invitations to"
+        " the rooms of this community."
+    )
+
+
+def verified_space_missing(space: str, bot_id: str) -> str:
+    return (
+        f"I am not a member of the Verified space {space}, so I cannot show badges. Invite"
+        f" {bot_id} to it and give me power to invite and remove members there."
     )

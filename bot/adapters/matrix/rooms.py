@@ -28,6 +28,7 @@ _DEFAULTS = {
 
 POWER_LEVELS_LIMIT = 65_536  # bytes: the whole event is capped at 64 KiB
 CREATOR = math.inf  # v12 creators: above any number a power_levels event can hold
+QUOTES = "\"'\u201c\u201d\u2018\u2019"  # straight and typographic quotes around a name
 
 
 def _as_int(value: Any, default: int) -> int:
@@ -74,6 +75,8 @@ class RoomFacts:
     encrypted: bool = False
     name: str | None = None
     canonical_alias: str | None = None
+    alt_aliases: tuple[str, ...] = ()
+    pinned: tuple[str, ...] = ()  # m.room.pinned_events
     members: dict[str, str] = field(default_factory=dict)  # user id -> membership
     space_children: dict[str, list[str]] = field(default_factory=dict)  # child id -> via
     direct: bool = False  # someone was invited as to a direct chat: a DM, not a community room
@@ -106,6 +109,15 @@ class RoomFacts:
         elif kind == "m.room.canonical_alias":
             alias = content.get("alias")
             self.canonical_alias = alias if isinstance(alias, str) else None
+            alt = content.get("alt_aliases")
+            self.alt_aliases = (
+                tuple(a for a in alt if isinstance(a, str)) if isinstance(alt, list) else ()
+            )
+        elif kind == "m.room.pinned_events":
+            pinned = content.get("pinned")
+            self.pinned = (
+                tuple(e for e in pinned if isinstance(e, str)) if isinstance(pinned, list) else ()
+            )
         elif kind == "m.room.member":
             self.members[key] = str(content.get("membership", "leave"))
             if content.get("is_direct") is True:
@@ -126,6 +138,25 @@ class RoomFacts:
     @property
     def join_rule(self) -> str:
         return str(self.join_rules.get("join_rule", "invite"))
+
+    @property
+    def label(self) -> str:
+        """What people call the room: its name, else its address, else its id."""
+        return self.name or self.canonical_alias or self.room_id
+
+    def answers_to(self, wanted: str) -> bool:
+        """Whether an admin typing `wanted` means this room: its name, an address (`#general`
+        or `#general:server`), case and surrounding quotes ignored."""
+        wanted = wanted.strip().strip(QUOTES).strip().casefold()
+        if not wanted:
+            return False
+        if self.name and self.name.strip().casefold() == wanted:
+            return True
+        for alias in filter(None, (self.canonical_alias, *self.alt_aliases)):
+            alias = alias.casefold()
+            if wanted in (alias, alias.split(":", 1)[0]):
+                return True
+        return False
 
     def joined(self) -> set[str]:
         return {user for user, membership in self.members.items() if membership == "join"}

@@ -26,12 +26,13 @@ class ModeratorReview:
         self.settings = settings
         self._key = key
 
-    def request_text(self, member_display: str, prefix: str) -> str:
-        """What moderators see in their channel when someone asks for review."""
+    def request_text(self, member_display: str, prefix: str, *, lapses: str) -> str:
+        """What moderators see in their room or channel when someone asks for review."""
         return (
             f"{member_display} asks to be verified by a moderator."
             f" Approve with {prefix}approve {member_display}"
-            f" or decline with {prefix}deny {member_display} <reason>."
+            f" or decline with {prefix}deny {member_display} <reason> (the reason is sent to"
+            f" them privately). The request lapses {lapses}."
         )
 
     def approve(self, member: MemberRef) -> Proof:

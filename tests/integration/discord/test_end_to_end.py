@@ -93,7 +93,9 @@ async def test_unverified_reply_to_a_filtered_member_is_deleted_and_held(
         held.replies[0]["ephemeral"] and "Held for you (1)" in listing and "click here" in listing
     )
     notice = await w.fake.wait_until(lambda: w.fake.dm_messages(w.mallory), what="a DM to mallory")
-    assert "was not delivered" in notice[0]["content"] and "/verify" in notice[0]["content"]
+    told = notice[0]["content"]
+    assert f"Your reply in <#{w.general.id}> (“click here”) was removed for everyone" in told
+    assert "the member you replied to limits replies" in told and "/verify" in told
 
 
 async def test_unverified_reaction_on_a_filtered_members_message_is_removed(

@@ -167,8 +167,9 @@ async def test_filtered_member_never_keeps_an_unverified_reply(verifybot: Verify
     body = listing.content["body"]
     assert f"reply from {mallory.user_id}" in body and "you are wrong, click here" in body
 
-    notice = await verifybot.answer(mallory, "was not delivered")
-    assert "!verify" in notice.content["body"]
+    notice = await verifybot.answer(mallory, "was removed for everyone in that conversation")
+    told = notice.content["body"]
+    assert "Your reply in general (“you are wrong, click here”)" in told and "!verify" in told
 
 
 async def test_a_verified_senders_reply_stays(verifybot: Verifybot) -> None:

@@ -52,11 +52,14 @@ async def test_moderator_review_end_to_end(h: Harness) -> None:
     await ask_for_review(h)
     assert len([c for c in h.adapter.calls if c[0] == "post"]) == 1
 
-    assert "Approved" in await approve(h)
+    assert "approved @alice:hs's request: they are verified now" in await approve(h)
     record = await h.verification(ALICE)
     assert (record.method, record.level) == ("moderator", "reviewed")
     assert (ALICE, SPACE) in h.adapter.badges and (ALICE, STRICT) not in h.adapter.badges
-    assert "You are verified (level: reviewed)" in h.directs_to(ALICE)[-1]
+    assert "You are verified (checked by a moderator)" in h.directs_to(ALICE)[-1]
+    # typed outside the moderators' room, the decision is announced there too
+    channel, text = [args for name, args in h.adapter.calls if name == "post"][-1]
+    assert channel.id == "!mods:hs" and "@mod:hs approved @alice:hs's request" in text
     # the request is used up
     assert "no open review request" in await approve(h)
 
@@ -73,8 +76,10 @@ async def test_deny_tells_the_member_and_stores_nothing(h: Harness) -> None:
     answer = await h.command(
         "deny", ALICE.id, "account", "too", "new", member=MOD, role=Role.MODERATOR
     )
-    assert "Declined" in answer
+    assert "declined @alice:hs's request: account too new" in answer
     assert "declined your verification request: account too new" in h.directs_to(ALICE)[-1]
+    channel, text = [args for name, args in h.adapter.calls if name == "post"][-1]
+    assert channel.id == "!mods:hs" and "account too new" in text
     assert await h.verification(ALICE) is None
     assert "no open review request" in await approve(h)
     await h.core.audit.flush()
@@ -104,13 +109,14 @@ async def test_revoke_by_a_moderator(h: Harness) -> None:
     answer = await h.command(
         "revoke", ALICE.id, "sold", "the", "account", member=MOD, role=Role.MODERATOR
     )
-    assert "Revoked" in answer
+    assert "revoked @alice:hs's verification: sold the account" in answer
     record = await h.verification(ALICE)
     assert record.revoked_at is not None and record.revoked_by == MOD.id
     assert not [b for b in h.adapter.badges if b[0] == ALICE]
     assert "revoked your verification: sold the account" in h.directs_to(ALICE)[-1]
     whois = await h.command("whois", ALICE.id, member=MOD, role=Role.MODERATOR)
-    assert "Revoked" in whois and "sold the account" in whois and "Counts here: no" in whois
+    assert "Revoked" in whois and "sold the account" in whois
+    assert "The badge shows here: no." in whois
     # a moderator cannot reach members outside their community
     outsider = await h.command("revoke", "@stranger:hs", "spam", member=MOD, role=Role.MODERATOR)
     assert "not a member of this community" in outsider
@@ -120,18 +126,27 @@ async def test_badge_and_whois(h: Harness) -> None:
     assert "not verified here. Run !verify" in await h.command("badge", member=ALICE)
     await ask_for_review(h)
     await approve(h)
-    assert "verified here (level reviewed" in await h.command("badge", member=ALICE)
-    assert "@alice:hs: verified here" in await h.command("badge", ALICE.id, member=BOB)
+    assert "You are verified here (checked by a moderator" in await h.command("badge", member=ALICE)
+    # another member sees the badge, never how it was earned
+    assert await h.command("badge", ALICE.id, member=BOB) == "@alice:hs is verified here."
+    assert await h.command("badge", BOB.id, member=ALICE) == "@bob:hs is not verified here."
     whois = await h.command("whois", ALICE.id, member=MOD, role=Role.MODERATOR)
-    assert "method moderator, level reviewed" in whois and "Counts here: yes" in whois
+    assert "@alice:hs: checked by a moderator, just now" in whois
+    assert "The badge shows here: yes." in whois
     assert await h.command("whois", ALICE.id, member=BOB) == "Only a moderator can run !whois."
 
 
 async def test_verify_answers_privately_and_only_in_a_community(h: Harness) -> None:
     answer = await h.command("verify", member=ALICE)
     assert h.adapter.replies[-1][2] is True  # private
-    assert "It works once, for 15 minutes" in answer and "/verify/" in answer
-    assert "in the community it is about" in await h.command("verify", member=ALICE, community=None)
+    assert "It works once and expires in 15 minutes" in answer and "/verify/" in answer
+    # in a direct message, a member of several communities says which one
+    asked = await h.command("verify", member=ALICE, community=None)
+    assert "Say which community you mean" in asked and "The Lounge" in asked
+    named = await h.command("verify", "the", "lounge", member=ALICE, community=None)
+    assert "verify for The Lounge" in named and "/verify/" in named
+    # a member of one community need not say it
+    assert "verify for The Garden" in await h.command("verify", member=BOB, community=None)
 
 
 async def test_expiry_with_a_reminder_first(h: Harness) -> None:
@@ -141,7 +156,7 @@ async def test_expiry_with_a_reminder_first(h: Harness) -> None:
     assert await service.sweep() == (0, 0)
     h.clock.offset += timedelta(days=365 - 13)  # 13 days left, reminder window is 14
     assert await service.sweep() == (1, 0)
-    assert "ends on" in h.directs_to(ALICE)[-1]
+    assert "ends on " in h.directs_to(ALICE)[-1] and "in 13 days" not in h.directs_to(ALICE)[-1]
     assert await service.sweep() == (0, 0)  # reminded once
     assert (ALICE, SPACE) in h.adapter.badges
     h.clock.offset += timedelta(days=14)
@@ -168,12 +183,20 @@ async def test_joining_with_an_identity_already_used_there(h: Harness) -> None:
     assert not await badges.verified_in(BOB, SPACE) and await badges.verified_in(BOB, LOUNGE)
     await badges.reconcile(SPACE)
     assert (BOB, SPACE) not in h.adapter.badges and (ALICE, SPACE) in h.adapter.badges
-    # where the identity is free, joining binds it, so the limit holds for later checks there
+    # a level Strict does not accept takes no place in its limit there
     h.adapter.members[ALICE].add(STRICT)
     await h.core.handle_event(h.adapter, MemberJoined(STRICT, ALICE))
-    assert await h.core.store.accounts_for_identity("matrix", STRICT.id, identity) == [ALICE.id]
-    h.adapter.members[BOB].add(STRICT)
-    assert not (await h.service.complete(BOB, LOUNGE, proof)).ok
+    assert await h.core.store.accounts_for_identity("matrix", STRICT.id, identity) == []
+    # with a level it accepts, joining binds the identity, so the limit holds for later checks
+    carol, dave = MemberRef("matrix", "@carol:hs"), MemberRef("matrix", "@dave:hs")
+    strong = Proof(method="oidc", level="identity", identity_hash="s" * 64)
+    h.adapter.members[carol] = {LOUNGE}
+    assert (await h.service.complete(carol, LOUNGE, strong)).ok
+    h.adapter.members[carol].add(STRICT)
+    await h.core.handle_event(h.adapter, MemberJoined(STRICT, carol))
+    assert await h.core.store.accounts_for_identity("matrix", STRICT.id, "s" * 64) == [carol.id]
+    h.adapter.members[dave] = {STRICT}
+    assert not (await h.service.complete(dave, STRICT, strong)).ok
 
 
 async def test_erasure_forgets_the_verification(h: Harness) -> None:

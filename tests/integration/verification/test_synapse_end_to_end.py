@@ -183,7 +183,7 @@ async def test_oidc_on_synapse(running_bot: Running, oidc_provider: OidcTestProv
     callback = await oidc_provider.sign_in(bot.browser, location, login="carol")
     assert "You are verified" in await bot.page(callback)
     assert await sees_badge(dave, bot.community.room, carol)
-    await bot.told(carol, "Verified badge is now shown in Test community")
+    await bot.told(carol, "Verified badge now shows in Test community")
 
 
 async def test_email_code_on_synapse(running_bot: Running, smtp_server: SmtpCapture) -> None:
@@ -218,4 +218,4 @@ async def test_moderator_review_on_synapse(running_bot: Running) -> None:
         return await sees_badge(dave, c.room, carol)
 
     await wait_until(badge_seen, what="dave sees carol's badge")
-    await bot.told(carol, "You are verified (level: reviewed)")
+    await bot.told(carol, "You are verified (checked by a moderator)")
