@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import os
 import re
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from types import UnionType
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 from pydantic import (
     BaseModel,
@@ -25,6 +25,7 @@ from pydantic import (
     model_validator,
 )
 
+from bot import config_files
 from bot.model import FilterLevel, Network, UnverifiedPolicy
 
 KNOWN_METHODS = ("oidc", "email_code", "moderator")
@@ -49,6 +50,45 @@ class SecretRef(_Section):
     env: str | None = None
     file: Path | None = None
     value: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _a_table(cls, data: Any) -> Any:
+        """A bare string here is most likely the secret itself: refuse it without echoing it."""
+        if not isinstance(data, Mapping | SecretRef):
+            raise ValueError(
+                'must be a table: { env = "VARIABLE" } or { file = "/path/to/secret" }'
+                " (the value given is not shown, as it may be the secret itself)"
+            )
+        return data
+
+    @field_validator("env")
+    @classmethod
+    def _variable_name(cls, name: str) -> str:
+        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+            raise ValueError(
+                "not an environment variable name; use letters, digits and _,"
+                ' e.g. env = "VERIFYBOT_DISCORD_TOKEN"'
+            )
+        return name
+
+    @field_validator("file")
+    @classmethod
+    def _usable_path(cls, path: Path) -> Path:
+        text = str(path)
+        if "\x00" in text or not text.strip() or text == ".":
+            raise ValueError(
+                "cannot be a file name (it is empty or holds a NUL character); give the path of"
+                ' the file holding the secret, e.g. file = "/etc/verifybot/token"'
+            )
+        return path
+
+    @field_validator("value")
+    @classmethod
+    def _not_empty(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError('is empty; better: env = "VARIABLE" or file = "/path/to/secret"')
+        return value
 
     @model_validator(mode="after")
     def _exactly_one(self) -> SecretRef:
@@ -82,13 +122,7 @@ class SecretRef(_Section):
                 raise ConfigError([f"secret: environment variable {self.env} is not set or empty"])
             return found
         assert self.file is not None
-        try:
-            text = self.file.read_text(encoding="utf-8").strip()
-        except OSError as exc:
-            raise ConfigError([f"secret: cannot read file {self.file}: {exc.strerror}"]) from exc
-        if not text:
-            raise ConfigError([f"secret: file {self.file} is empty"])
-        return text
+        return _read_secret_file(self.file)
 
 
 class DatabaseSettings(_Section):
@@ -459,7 +493,8 @@ class LoadedConfig:
 
 
 def _format_error(error: Mapping[str, Any]) -> list[str]:
-    loc = ".".join(str(part) for part in error.get("loc", ()))
+    parts = tuple(error.get("loc", ()))
+    loc = ".".join(str(part) for part in parts)
     message = str(error.get("msg", "invalid"))
     message = message.removeprefix("Value error, ")
     value = error.get("input")
@@ -471,12 +506,15 @@ def _format_error(error: Mapping[str, Any]) -> list[str]:
     if len(lines) > 1 or not loc:
         # cross-field messages already name their keys
         return [line if not loc else f"{loc}: {line}" for line in lines]
-    shown = "" if isinstance(value, dict | list) or value is None else f" (got {value!r})"
-    return [f"{loc}: {message}{shown}"]
+    hidden = isinstance(value, dict | list) or value is None or _is_secret_value(parts)
+    return [f"{loc}: {message}{'' if hidden else f' (got {_short_repr(value)})'}"]
 
 
 def parse_config(data: Mapping[str, Any]) -> LoadedConfig:
     """Validate already-parsed TOML data; raises ConfigError listing every problem."""
+    too_deep = config_files.too_deep(data)
+    if too_deep is not None:
+        raise ConfigError([too_deep])
     try:
         config = Config.model_validate(data)
     except ValidationError as exc:
@@ -484,6 +522,8 @@ def parse_config(data: Mapping[str, Any]) -> LoadedConfig:
         for error in exc.errors():
             problems.extend(_format_error(error))
         raise ConfigError(problems) from None
+    except RecursionError:  # belt and braces: too_deep() should have caught it
+        raise ConfigError([config_files.nested_too_deep("the configuration")]) from None
     warnings = [
         f"{key}: the secret is written inline; move it to an environment variable"
         f' ({key} = {{ env = "VERIFYBOT_..." }}) or a file readable only by the bot'
@@ -495,15 +535,10 @@ def parse_config(data: Mapping[str, Any]) -> LoadedConfig:
 
 def load_config(path: str | Path) -> LoadedConfig:
     """Read and validate a TOML file; raises ConfigError with every problem found."""
-    file = Path(path)
     try:
-        raw = file.read_bytes()
-    except OSError as exc:
-        raise ConfigError([f"{file}: cannot read the config file: {exc.strerror}"]) from exc
-    try:
-        data = tomllib.loads(raw.decode("utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ConfigError([f"{file}: not valid TOML: {exc}"]) from exc
+        data = config_files.load_toml(Path(path))
+    except config_files.Unusable as exc:
+        raise ConfigError([str(exc)]) from None
     return parse_config(data)
 
 
@@ -516,3 +551,56 @@ def check_secrets(config: Config, environ: Mapping[str, str] | None = None) -> l
         except ConfigError as exc:
             problems.extend(f"{key}: {p.removeprefix('secret: ')}" for p in exc.problems)
     return problems
+
+
+# --- helpers for the functions above ---------------------------------------------------------
+
+
+def _read_secret_file(file: Path) -> str:
+    try:
+        return config_files.read_secret(file)
+    except config_files.Unusable as exc:
+        raise ConfigError([f"secret: {exc}"]) from None
+
+
+def _short_repr(value: Any, limit: int = 80) -> str:
+    """A bad value as the user wrote it, cut short so a huge value cannot flood the output."""
+    shown = repr(value)
+    return shown if len(shown) <= limit else f"{shown[: limit - 1]}…"
+
+
+def _is_secret_value(loc: tuple[Any, ...]) -> bool:
+    """Whether an error is about a secret's own value, whose input must never be echoed."""
+    current: Any = Config
+    for index, part in enumerate(loc):
+        if _holds_secret(current):
+            return loc[index:] == ("value",)
+        current = _field_type(current, part)
+        if current is None:
+            return False
+    return _holds_secret(current)
+
+
+def _holds_secret(annotation: Any) -> bool:
+    """SecretRef itself, or an optional SecretRef."""
+    return annotation is SecretRef or (
+        get_origin(annotation) in _UNIONS and SecretRef in get_args(annotation)
+    )
+
+
+def _field_type(container: Any, part: Any) -> Any:
+    """The type found at `part` inside `container` (a model, list or dict type), or None."""
+    for option in get_args(container) if get_origin(container) in _UNIONS else (container,):
+        origin = get_origin(option)
+        if isinstance(option, type) and issubclass(option, BaseModel) and isinstance(part, str):
+            field = option.model_fields.get(part)
+            if field is not None:
+                return field.annotation
+        elif origin is list and isinstance(part, int):
+            return get_args(option)[0]
+        elif origin is dict and isinstance(part, str):
+            return get_args(option)[1]
+    return None
+
+
+_UNIONS = (Union, UnionType)
