@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from typing import TYPE_CHECKING
+from collections.abc import Coroutine
+from typing import TYPE_CHECKING, Any
 
 from bot.adapters.base import ChatAdapter
 from bot.cog import Cog
@@ -18,6 +20,9 @@ from bot.storage.repo import Store
 from bot.web.app import WebServer, create_app
 
 log = logging.getLogger(__name__)
+
+# How long a cancelled start-up may take to close what it opened before we stop regardless.
+CANCEL_GRACE_SECONDS = 5.0
 
 
 def default_cogs() -> list[type[Cog]]:
@@ -75,12 +80,28 @@ class Application:
             return None
 
     async def start(self) -> None:
-        if self.config.database.auto_migrate:
-            await migrate.upgrade(self.store.engine)
+        """Migrate, then connect; `serve` runs the same two steps, and can be interrupted."""
+        await self.migrate()
+        await self.connect()
+
+    async def migrate(self) -> None:
+        if not self.config.database.auto_migrate:
+            return
+        await migrate.upgrade(self.store.engine)
+        revision = await migrate.current_revision(self.store.engine)
+        log.info("database schema is up to date (revision %s)", revision)
+
+    async def connect(self) -> None:
         if self.invalidation is not None:
             await self.invalidation.start()
-        for adapter in build_adapters(self.config, self.core):
+        adapters = build_adapters(self.config, self.core)
+        for adapter in adapters:
             self.core.add_adapter(adapter)
+        if adapters:
+            log.info(
+                "connecting to %s",
+                ", ".join(_network_label(self.config, a.network) for a in adapters),
+            )
         await self.core.start()
         if self.config.web.enabled:
             verification = self._verification()
@@ -90,6 +111,38 @@ class Application:
                 create_app(self.core, service), host=web.listen_host, port=web.listen_port
             )
             await self.web.start()
+
+    async def serve(self, stop: asyncio.Event, force: asyncio.Event) -> bool:
+        """Start, run until `stop` is set, then stop what started.
+
+        `stop` is honoured at every moment: during start-up (a database or homeserver that does
+        not answer) it cancels start-up. `force` cuts shutdown short. Returns False when it did.
+        A start-up failure propagates once what had started is stopped.
+        """
+        try:
+            if await self._migrate_unless(stop) and await _unless(stop, self.connect()):
+                log.info("verifybot is running%s", " (dry run)" if self.core.dry_run else "")
+                await stop.wait()
+        finally:
+            finished = await _unless(force, self.stop())
+        return finished
+
+    async def _migrate_unless(self, stop: asyncio.Event) -> bool:
+        """Migrate unless `stop` comes first; True if start-up should go on.
+
+        SQLite applies each DDL statement as it goes, so a migration cut in half would stay half
+        done and the next start would fail: there it is always finished (it is local and quick).
+        """
+        if self.store.dialect != "sqlite":
+            return await _unless(stop, self.migrate())
+        work = asyncio.ensure_future(self.migrate())
+        waiter = asyncio.ensure_future(stop.wait())
+        done, _ = await asyncio.wait({work, waiter}, return_when=asyncio.FIRST_COMPLETED)
+        waiter.cancel()
+        if work not in done:
+            log.info("finishing the database migration first (SQLite cannot undo half of one)")
+        await work
+        return not stop.is_set()
 
     async def stop(self) -> None:
         if self.web is not None:
@@ -101,3 +154,35 @@ class Application:
         if self.invalidation is not None:
             await self.invalidation.stop()
         await self.store.close()
+
+
+def _network_label(config: Config, network: str) -> str:
+    if network == "matrix" and config.matrix is not None:
+        return f"Matrix at {config.matrix.homeserver} as {config.matrix.user_id}"
+    return network.capitalize()
+
+
+async def _unless(event: asyncio.Event, work: Coroutine[Any, Any, None]) -> bool:
+    """Run `work` to its end unless `event` is set first; then cancel it and return False.
+
+    Failures of `work` propagate. A cancelled `work` gets a short grace to close what it opened.
+    """
+    task = asyncio.ensure_future(work)
+    waiter = asyncio.ensure_future(event.wait())
+    try:
+        await asyncio.wait({task, waiter}, return_when=asyncio.FIRST_COMPLETED)
+    except BaseException:  # we are cancelled ourselves: take `work` with us
+        task.cancel()
+        raise
+    finally:
+        waiter.cancel()
+    if task.done():
+        task.result()
+        return True
+    task.cancel()
+    await asyncio.wait({task}, timeout=CANCEL_GRACE_SECONDS)
+    if not task.done():
+        log.warning("gave up waiting for %s to finish", getattr(work, "__qualname__", "a step"))
+    elif not task.cancelled() and task.exception() is not None:
+        log.debug("interrupted step failed as it stopped", exc_info=task.exception())
+    return False

@@ -1,7 +1,10 @@
 """The `verifybot` command: run | migrate | check-config.
 
-Exit codes: 0 ok; 2 bad configuration or usage (the message names the key, the bad value and the
-fix); 1 a failure while running.
+Exit codes: 0 ok (also a stop asked for with Ctrl-C or SIGTERM); 2 bad configuration or usage
+(the message names the key, the bad value and the fix); 1 a failure while running.
+
+`check-config` and `run` share one set of static checks (`bot.checks`), so run starts exactly
+when check-config says ok. A configuration mistake ends in a message, never a traceback.
 """
 
 from __future__ import annotations
@@ -13,10 +16,13 @@ import os
 import signal
 import sys
 from collections.abc import Sequence
+from types import FrameType
 
-from bot.config import Config, ConfigError, check_secrets, load_config
+from bot.config import Config, ConfigError, load_config, parse_config
+from bot.logs import configure_logging
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
+MAX_SHOWN_PROBLEMS = 50  # a pasted-over file can have thousands; the first ones tell the story
 log = logging.getLogger("verifybot")
 
 
@@ -37,41 +43,62 @@ def _parser() -> argparse.ArgumentParser:
     migrate.add_argument("--config", help="path to the TOML configuration (for database.url)")
     migrate.add_argument("--database-url", help="database URL (overrides the config)")
     migrate.add_argument("--revision", default="head", help="target revision (default: head)")
-    check = sub.add_parser("check-config", help="validate a configuration and its secrets")
+    check = sub.add_parser(
+        "check-config", help="validate a configuration and its secrets, as run would"
+    )
     check.add_argument("path", help="path to the TOML configuration")
     return parser
 
 
-def _load(path: str) -> Config | None:
+def _say(line: str) -> None:
+    print(line, file=sys.stderr)
+
+
+def _report(path: str, problems: Sequence[str]) -> None:
+    _say(f"verifybot: {path} has {len(problems)} problem(s):")
+    for problem in problems[:MAX_SHOWN_PROBLEMS]:
+        _say(f"  - {problem}")
+    if len(problems) > MAX_SHOWN_PROBLEMS:
+        _say(f"  … and {len(problems) - MAX_SHOWN_PROBLEMS} more")
+
+
+def _checked(path: str) -> tuple[Config, list[str]] | None:
+    """The config with its warnings once every static check passed; else None, problems shown."""
+    from bot.checks import static_checks
+
     try:
         loaded = load_config(path)
     except ConfigError as exc:
-        print(f"verifybot: {path} has {len(exc.problems)} problem(s):", file=sys.stderr)
-        for problem in exc.problems:
-            print(f"  - {problem}", file=sys.stderr)
+        _report(path, exc.problems)
         return None
-    for warning in loaded.warnings:
-        print(f"warning: {warning}", file=sys.stderr)
-    return loaded.config
+    found = static_checks(loaded.config)
+    warnings = [*loaded.warnings, *found.warnings]
+    if found.problems:
+        for warning in warnings:
+            _say(f"warning: {warning}")
+        _report(path, found.problems)
+        return None
+    return loaded.config, warnings
 
 
 def _check_config(path: str) -> int:
-    config = _load(path)
-    if config is None:
+    checked = _checked(path)
+    if checked is None:
         return EXIT_USAGE
-    problems = check_secrets(config)
-    if problems:
-        print(f"verifybot: {path}: secrets cannot be read:", file=sys.stderr)
-        for problem in problems:
-            print(f"  - {problem}", file=sys.stderr)
-        return EXIT_USAGE
+    config, warnings = checked
+    for warning in warnings:
+        _say(f"warning: {warning}")
     networks = [n for n in ("discord", "matrix") if getattr(config, n) is not None]
     print(
         f"{path}: ok — networks: {', '.join(networks) or 'none'};"
         f" methods: {', '.join(config.methods.configured()) or 'none'};"
         f" communities: {len(config.communities)}"
+        + (f"; {len(warnings)} warning(s)" if warnings else "")
     )
     return EXIT_OK
+
+
+# --- migrate ----------------------------------------------------------------------------------
 
 
 async def _migrate(url: str, revision: str) -> None:
@@ -86,66 +113,118 @@ async def _migrate(url: str, revision: str) -> None:
         await store.close()
 
 
-def _configure_logging(config: Config) -> None:
-    logging.basicConfig(
-        level=config.logging.level,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+def _migrate_command(args: argparse.Namespace) -> int:
+    from bot.checks import database_problems
+
+    where = "--database-url" if args.database_url else "VERIFYBOT_DATABASE_URL"
+    url = args.database_url or os.environ.get("VERIFYBOT_DATABASE_URL")
+    if url is None and args.config:
+        where = args.config
+        try:
+            url = load_config(args.config).config.database.url
+        except ConfigError as exc:
+            _report(args.config, exc.problems)
+            return EXIT_USAGE
+    if url is None:
+        _say("verifybot migrate: give --config PATH or --database-url URL")
+        return EXIT_USAGE
+    try:
+        problems = database_problems(parse_config({"database": {"url": url}}).config.database)
+    except ConfigError as exc:
+        problems = exc.problems
+    if problems:
+        _report(where, problems)
+        return EXIT_USAGE
+    try:
+        asyncio.run(_migrate(url, args.revision))
+    except Exception as exc:
+        _say(f"verifybot migrate: failed: {type(exc).__name__}: {exc}")
+        return EXIT_FAILURE
+    return EXIT_OK
+
+
+# --- run --------------------------------------------------------------------------------------
+
+
+def _interrupt(signum: int, _frame: FrameType | None) -> None:
+    """SIGTERM before the event loop listens: stop like Ctrl-C does, not with a kill."""
+    raise KeyboardInterrupt
 
 
 async def _serve(config: Config, dry_run: bool) -> None:
     from bot.app import Application
 
-    app = Application(config, dry_run=dry_run)
-    stop = asyncio.Event()
     loop = asyncio.get_running_loop()
+    stop, force = asyncio.Event(), asyncio.Event()
+
+    def on_signal(sig: signal.Signals) -> None:
+        if not stop.is_set():
+            log.info("%s received: stopping (send it again to stop at once)", sig.name)
+            stop.set()
+        elif not force.is_set():
+            log.warning("%s received again: stopping at once", sig.name)
+            force.set()
+
     for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    await app.start()
-    log.info("verifybot is running%s", " (dry run)" if dry_run else "")
+        loop.add_signal_handler(sig, on_signal, sig)
+    app = Application(config, dry_run=dry_run)
+    if await app.serve(stop, force):
+        log.info("verifybot stopped")
+        return
+    # what was cut short may complain as asyncio cancels it; the user asked for exactly that
+    loop.set_exception_handler(lambda _loop, context: log.debug("%s", context["message"]))
+    log.warning("verifybot stopped at once, its shutdown cut short")
+
+
+def _run(path: str, dry_run: bool, *, whole_process: bool) -> int:
+    """`whole_process`: this is the program, not a call from a test; the process ends after."""
+    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
-        await stop.wait()
+        return _run_checked(path, dry_run)
     finally:
-        await app.stop()
+        for sig, handler in previous.items():
+            # once the bot has stopped, a late Ctrl-C must not turn a clean exit into a kill
+            signal.signal(sig, signal.SIG_IGN if whole_process or handler is None else handler)
+
+
+def _run_checked(path: str, dry_run: bool) -> int:
+    checked = _checked(path)
+    if checked is None:
+        return EXIT_USAGE
+    config, warnings = checked
+    undo_logging = configure_logging(config.logging)
+    try:
+        for warning in warnings:
+            log.warning("%s", warning)
+        asyncio.run(_serve(config, dry_run))
+    except ConfigError as exc:  # static checks should have caught it; say it the same way
+        _report(path, exc.problems)
+        return EXIT_USAGE
+    except Exception as exc:
+        log.error(
+            'verifybot stopped after a failure: %s: %s (set [logging] level = "DEBUG" for details)',
+            type(exc).__name__,
+            exc,
+        )
+        log.debug("the failure in full", exc_info=True)
+        return EXIT_FAILURE
+    finally:
+        undo_logging()
+    return EXIT_OK
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    if args.command == "check-config":
-        return _check_config(args.path)
-    if args.command == "migrate":
-        url = args.database_url or os.environ.get("VERIFYBOT_DATABASE_URL")
-        if url is None and args.config:
-            config = _load(args.config)
-            if config is None:
-                return EXIT_USAGE
-            url = config.database.url
-        if url is None:
-            print("verifybot migrate: give --config PATH or --database-url URL", file=sys.stderr)
-            return EXIT_USAGE
-        try:
-            asyncio.run(_migrate(url, args.revision))
-        except Exception as exc:
-            print(f"verifybot migrate: failed: {exc}", file=sys.stderr)
-            return EXIT_FAILURE
-        return EXIT_OK
-    config = _load(args.config)
-    if config is None:
-        return EXIT_USAGE
-    problems = check_secrets(config)
-    if problems:
-        for problem in problems:
-            print(f"verifybot: {problem}", file=sys.stderr)
-        return EXIT_USAGE
-    _configure_logging(config)
     try:
-        asyncio.run(_serve(config, args.dry_run))
-    except ConfigError as exc:
-        for problem in exc.problems:
-            print(f"verifybot: {problem}", file=sys.stderr)
-        return EXIT_USAGE
-    except Exception:
-        log.exception("verifybot stopped after a failure")
+        if args.command == "check-config":
+            return _check_config(args.path)
+        if args.command == "migrate":
+            return _migrate_command(args)
+        return _run(args.config, args.dry_run, whole_process=argv is None)
+    except KeyboardInterrupt:  # before or after the event loop listened for signals
+        if args.command == "run":
+            _say("verifybot: stopped")
+            return EXIT_OK
+        _say(f"verifybot {args.command}: interrupted")
         return EXIT_FAILURE
-    return EXIT_OK
