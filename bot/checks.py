@@ -73,7 +73,9 @@ def url_problems(key: str, url: str, schemes: Iterable[str] = ("http", "https"))
     """What makes `url` unusable as a base address: spaces, a ?query or #fragment, a bad port."""
     allowed = tuple(schemes)
     if any(ch.isspace() or not ch.isprintable() for ch in url):
-        return [f"{key}: {url!r} holds spaces or control characters; write the address without"]
+        return [
+            f"{key}: {url!r} holds spaces or control characters; write the address without them"
+        ]
     try:
         parts = urlsplit(url)
         port = parts.port
@@ -271,49 +273,58 @@ def _server(matrix_id: str) -> str:
 
 def placeholder_warnings(config: Config) -> list[str]:
     """Values config.example.toml ships with, still in place: the bot would serve no one."""
-    hosts: list[tuple[str, list[str], list[str]]] = []  # key, values, their hosts
-    web, oidc, email, matrix = config.web, config.methods.oidc, config.methods.email_code, None
-    hosts.append(("web.base_url", [web.base_url], [_host(web.base_url)]))
+    found = [
+        _placeholder(
+            key, [v for v, host in zip(values, hosts, strict=True) if is_example_host(host)]
+        )
+        for key, values, hosts in _addresses(config)
+    ]
+    found += [
+        _placeholder(key, [v for v in values if _is_example_id(v)]) for key, values in _ids(config)
+    ]
+    return [warning for warning in found if warning]
+
+
+def _addresses(config: Config) -> list[tuple[str, list[str], list[str]]]:
+    """(key, values, the host or domain of each value) for every setting naming a place."""
+    web, oidc, email = config.web, config.methods.oidc, config.methods.email_code
+    found = [("web.base_url", [web.base_url], [_host(web.base_url)])]
     if oidc is not None:
-        hosts.append(("methods.oidc.issuer", [oidc.issuer], [_host(oidc.issuer)]))
+        found.append(("methods.oidc.issuer", [oidc.issuer], [_host(oidc.issuer)]))
     if email is not None:
         domains = email.allowed_domains
-        hosts.append(("methods.email_code.allowed_domains", domains, domains))
-        sender = email.sender.rstrip(">")
-        hosts.append(("methods.email_code.sender", [email.sender], [sender.rpartition("@")[2]]))
+        found.append(("methods.email_code.allowed_domains", domains, domains))
+        domain = email.sender.rstrip(">").rpartition("@")[2]
+        found.append(("methods.email_code.sender", [email.sender], [domain]))
     matrix = config.matrix
     if matrix is not None:
-        hosts.append(("matrix.homeserver", [matrix.homeserver], [_host(matrix.homeserver)]))
-        hosts.append(("matrix.user_id", [matrix.user_id], [_server(matrix.user_id)]))
-        servers = matrix.allowed_servers
-        hosts.append(("matrix.allowed_servers", servers, servers))
-        inviters = matrix.allowed_inviters
-        hosts.append(("matrix.allowed_inviters", inviters, [_server(i) for i in inviters]))
-    ids: list[tuple[str, list[str]]] = []  # key, ids given there
-    if config.discord is not None:
-        ids.append(("discord.command_guilds", config.discord.command_guilds))
+        found.append(("matrix.homeserver", [matrix.homeserver], [_host(matrix.homeserver)]))
+        found.append(("matrix.user_id", [matrix.user_id], [_server(matrix.user_id)]))
+        servers, inviters = matrix.allowed_servers, matrix.allowed_inviters
+        found.append(("matrix.allowed_servers", servers, servers))
+        found.append(("matrix.allowed_inviters", inviters, [_server(i) for i in inviters]))
+    return found
+
+
+def _ids(config: Config) -> list[tuple[str, list[str]]]:
+    """(key, ids) for every setting naming a server, space, room or channel."""
+    found = (
+        []
+        if config.discord is None
+        else [("discord.command_guilds", config.discord.command_guilds)]
+    )
     for i, community in enumerate(config.communities):
         where = f"communities.{i}"
-        given = {
-            f"{where}.id": [community.id],
-            f"{where}.log_channel": [community.log_channel or ""],
-            f"{where}.moderator_channel": [community.moderator_channel or ""],
-            f"{where}.verified_space": [community.verified_space or ""],
-            f"{where}.rooms": community.rooms,
-            f"{where}.channels": list(community.channels),
+        optional = {
+            "log_channel": community.log_channel,
+            "moderator_channel": community.moderator_channel,
+            "verified_space": community.verified_space,
         }
-        ids += [(key, [v for v in values if v]) for key, values in given.items()]
-    warnings = [
-        _placeholder(key, [v for v, h in zip(values, found, strict=True) if is_example_host(h)])
-        for key, values, found in hosts
-    ]
-    warnings += [
-        _placeholder(
-            key, [v for v in values if v in EXAMPLE_DISCORD_IDS or is_example_host(_server(v))]
-        )
-        for key, values in ids
-    ]
-    return [w for w in warnings if w]
+        found.append((f"{where}.id", [community.id]))
+        found += [(f"{where}.{key}", [value]) for key, value in optional.items() if value]
+        found.append((f"{where}.rooms", community.rooms))
+        found.append((f"{where}.channels", list(community.channels)))
+    return found
 
 
 def _is_example_id(value: str) -> bool:
