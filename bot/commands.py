@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.adapters.base import ChatAdapter
+from bot.messages import either
 from bot.model import CommandError, CommandInvocation, CommandSpec, ParamKind, ParamSpec
 
 
@@ -31,20 +32,25 @@ def _convert(
             raise usage_error(
                 spec,
                 prefix,
-                f"{param.name} must be one of {', '.join(param.choices)}, not {text!r}.",
+                f"{text!r} is not one of the choices: {either(list(param.choices))}.",
             )
         return value
     if param.kind is ParamKind.MEMBER:
         member = adapter.parse_member(text)
         if member is None:
-            raise usage_error(spec, prefix, f"{text!r} is not a member I can recognise.")
+            raise usage_error(
+                spec,
+                prefix,
+                f"I cannot tell which member {text!r} is: mention them or give their account id.",
+            )
         return member
     if param.kind is ParamKind.CHANNEL:
+        word = adapter.capabilities.channel_word
         if invocation.community is None:
-            raise usage_error(spec, prefix, "Name a channel from inside a community.")
+            raise usage_error(spec, prefix, f"Name a {word} from inside its community.")
         channel = adapter.parse_channel(text, invocation.community)
         if channel is None:
-            raise usage_error(spec, prefix, f"{text!r} is not a channel of this community.")
+            raise usage_error(spec, prefix, f"I cannot find a {word} {text!r} in this community.")
         return channel
     if param.kind is ParamKind.INTEGER:
         try:

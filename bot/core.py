@@ -206,7 +206,10 @@ class BotCore:
         entry = self._commands.get(invocation.name)
         if entry is None:
             await self._reply(
-                adapter, invocation, f"I don't know {prefix}{invocation.name}. Try {prefix}help."
+                adapter,
+                invocation,
+                f"There is no {prefix}{invocation.name} command. Send {prefix}help to see the"
+                " commands you can use.",
             )
             return
         spec, handler = entry

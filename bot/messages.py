@@ -13,7 +13,8 @@ from bot.config import Config
 
 
 def in_words(when: datetime, now: datetime) -> str:
-    """A moment as a person says it: "in 15 minutes", "in 3 hours", "on 26 Nov 2027"."""
+    """A moment as a person says it: "in 15 minutes", "in 3 hours", "in 13 days, on 9 Dec
+    2026", "on 26 Nov 2027"."""
     ahead = when - now
     if timedelta(0) <= ahead < timedelta(hours=24):
         minutes = max(1, round(ahead.total_seconds() / 60))
@@ -21,7 +22,10 @@ def in_words(when: datetime, now: datetime) -> str:
             return "in 1 minute" if minutes == 1 else f"in {minutes} minutes"
         hours = round(minutes / 60)
         return "in 1 hour" if hours == 1 else f"in {hours} hours"
-    return f"on {when.day} {when:%b %Y}"
+    if timedelta(0) <= ahead < timedelta(days=60):
+        days = round(ahead / timedelta(days=1))
+        return f"in {days} day{'' if days == 1 else 's'}, on {date_words(when)}"
+    return f"on {date_words(when)}"
 
 
 def ago_words(when: datetime, now: datetime) -> str:
@@ -89,7 +93,7 @@ def method_words(config: Config, method: str, level: str) -> str:
         oidc = methods.oidc
         name = oidc.display_name if oidc else "an identity provider"
         if oidc is not None and level != oidc.level:
-            return f"signed in with {name}, which confirmed who they are"
+            return f"signed in with {name}, identity confirmed"
         return f"signed in with {name}"
     return "verified"
 
@@ -104,11 +108,11 @@ def level_words(config: Config, level: str) -> str:
         if level == methods.oidc.level:
             ways.append(f"sign in with {name}")
         elif any(rule.level == level for rule in methods.oidc.claim_rules):
-            ways.append(f"sign in with {name} with a full identity check")
+            ways.append(f"sign in with {name} and have it confirm their identity")
     if methods.email_code is not None and level == methods.email_code.level:
         ways.append(f"confirm an e-mail address at {either(methods.email_code.allowed_domains)}")
     if methods.moderator is not None and level == methods.moderator.level:
-        ways.append("ask a moderator to check your account")
+        ways.append("ask a moderator to check their account")
     return either(ways) or "a check this community accepts"
 
 

@@ -269,7 +269,7 @@ async def test_a_malformed_command_gets_a_usage_answer(verifybot: Verifybot) -> 
     carol = await c.member_in_room("carol")
     await carol.send_text(c.room, "!filter sometimes")
     answer = (await verifybot.answer(carol, "Usage")).content["body"]
-    assert "level must be one of off, replies, all" in answer
+    assert "'sometimes' is not one of the choices: off, replies or all" in answer
     assert "Usage: !filter [off|replies|all]" in answer
 
     await carol.send_text(c.room, "!help")

@@ -253,3 +253,99 @@ async def test_room_queues_keep_order_per_room_and_count_back_pressure() -> None
     stats = queues.stats()
     assert (stats.blocked_puts, stats.high_water, stats.handled) == (1, 1, 4)
     await queues.close()
+
+
+# --- invitations ----------------------------------------------------------------------------------
+
+
+def _index_of_space_with(child: str) -> tuple[dict[str, RoomFacts], list[CommunitySettings]]:
+    space = RoomFacts("!space:example.org")
+    for event in (
+        state("m.room.create", {"type": "m.space"}),
+        state("m.room.member", {"membership": "join"}, key=BOT),
+        state("m.room.member", {"membership": "join"}, key=ALICE),
+        state("m.space.child", {"via": ["example.org"]}, key=child),
+    ):
+        space.apply(event)
+    return {space.room_id: space}, [
+        CommunitySettings(network="matrix", id=space.room_id, moderator_channel="!mods:x")
+    ]
+
+
+def test_invitations_to_a_served_space_s_rooms_and_from_its_members_are_accepted() -> None:
+    from bot.adapters.matrix.invites import may_accept
+    from bot.config import MatrixSettings, SecretRef
+
+    rooms, configured = _index_of_space_with("!child:example.org")
+    index = build_index(configured, rooms, BOT, excluded=["!mods:x"])
+    settings = MatrixSettings(
+        homeserver="http://hs", user_id=BOT, access_token=SecretRef(value="t")
+    )
+
+    def accepts(room: str, inviter: str, *, direct: bool = False) -> bool:
+        return may_accept(
+            room,
+            inviter,
+            direct=direct,
+            settings=settings,
+            communities=configured,
+            index=index,
+            rooms=rooms,
+            management_rooms=["!mods:x"],
+        )
+
+    # no allowed_inviters, yet the space's own rooms and the moderators' room are accepted
+    assert accepts("!child:example.org", "@anyone:elsewhere.org")
+    assert accepts("!mods:x", BOB) and accepts("!space:example.org", BOB)
+    # a direct chat from a member of the community, not from a stranger
+    assert accepts("!dm:example.org", ALICE, direct=True)
+    assert not accepts("!dm2:example.org", "@stranger:elsewhere.org", direct=True)
+    # rooms that are no part of the community are declined
+    assert not accepts("!other:example.org", ALICE)
+
+
+def test_rooms_answer_to_their_name_and_addresses_as_admins_type_them() -> None:
+    room = RoomFacts("!r:example.org")
+    room.apply(state("m.room.name", {"name": "General Chat"}))
+    room.apply(
+        state(
+            "m.room.canonical_alias",
+            {"alias": "#general:example.org", "alt_aliases": ["#talk:example.org"]},
+        )
+    )
+    for typed in (
+        "General Chat",
+        "general chat",
+        "“General Chat”",
+        "#general",
+        "#TALK:example.org",
+    ):
+        assert room.answers_to(typed), typed
+    for typed in ("General", "#gen", "", "!r:example.org"):
+        assert not room.answers_to(typed), typed
+    assert room.label == "General Chat"
+
+
+def test_a_room_named_in_several_words_binds_before_the_policy() -> None:
+    from bot.commands import bind_arguments
+    from bot.model import Actor, ChannelRef, CommandInvocation, CommunityRef, MemberRef
+    from cogs.admin import Admin
+    from tests.recording import RecordingAdapter
+
+    spec = Admin.set_policy.__verifybot_command__  # type: ignore[attr-defined]
+    community = CommunityRef("matrix", "!space:example.org")
+
+    class NamedRooms(RecordingAdapter):
+        def parse_channel(self, text: str, community: CommunityRef) -> ChannelRef | None:
+            return ChannelRef(community, "!g") if text == "General Chat" else None
+
+    def bind(*words: str) -> dict[str, object]:
+        invocation = CommandInvocation(
+            "policy", community, None, Actor(MemberRef("matrix", ALICE)), positional=words
+        )
+        return bind_arguments(spec, invocation, NamedRooms())
+
+    general = ChannelRef(community, "!g")
+    assert bind("General", "Chat", "read_only") == {"channel": general, "level": "read_only"}
+    assert bind("General", "Chat") == {"channel": general}
+    assert bind("read_only") == {"level": "read_only"}
