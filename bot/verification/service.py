@@ -24,10 +24,11 @@ from datetime import datetime, timedelta
 from typing import Any, Final, Literal
 
 from bot import policy
-from bot.actions import NotifyAdmins, PostToChannel, SendDirect, SetBadge
+from bot.actions import NotifyAdmins, NotifyModerators, SendDirect, SetBadge
 from bot.config import ConfigError
 from bot.core import BotCore
-from bot.model import ChannelRef, CommunityRef, MemberRef
+from bot.messages import accepted_words, date_words, each, either, in_words, method_words
+from bot.model import CommunityRef, MemberRef
 from bot.storage.records import PendingRecord, VerificationRecord
 from bot.verification.identity import ServerKey, WeakKeyError
 from bot.verification.links import LinkClaims, LinkError, LinkProblem, LinkSigner
@@ -199,8 +200,12 @@ class VerificationService:
         return self.core.clock()
 
     def community_name(self, community: CommunityRef) -> str:
+        """The configured name, else the name the network knows (a space's, a server's)."""
         settings = self.config.community(community.network, community.id)
-        return settings.name if settings and settings.name else community.id
+        if settings and settings.name:
+            return settings.name
+        adapter = self.core.adapters.get(community.network)
+        return adapter.name_of(community) if adapter is not None else community.id
 
     def methods_for(self, community: CommunityRef) -> tuple[MethodChoice, ...]:
         """The methods this community accepts, in plain words: what each shares and keeps."""
@@ -387,14 +392,11 @@ class VerificationService:
             await self.core.store.create_pending(record)
             adapter = self.core.adapter(member.network)
             text = self.moderator.request_text(
-                adapter.display(member), adapter.capabilities.command_prefix
+                adapter.display(member),
+                adapter.capabilities.command_prefix,
+                lapses=in_words(record.expires_at, self.now()),
             )
-            settings = self.config.community(community.network, community.id)
-            if settings and settings.moderator_channel:
-                channel = ChannelRef(community, settings.moderator_channel)
-                await self.core.execute(PostToChannel(channel, text), actor=member)
-            else:
-                await self.core.execute(NotifyAdmins(community, text), actor=member)
+            await self.core.execute(NotifyModerators(community, text), actor=member)
         return Result(
             True,
             "Your request is with the moderators",
@@ -510,7 +512,10 @@ class VerificationService:
         return community
 
     async def _failed(self, record: PendingRecord, failure: VerificationFailed) -> Result:
-        """Nothing is stored; the person is told on the page and privately."""
+        """Nothing is stored; the person is told on the page and privately. The page's title
+        names the problem (titles.py keeps every such title in one place)."""
+        from bot.verification.titles import failure_title
+
         log.info(
             "%s check for %s failed: %s (%s)",
             record.method,
@@ -521,7 +526,7 @@ class VerificationService:
         await self.core.execute(
             SendDirect(record.member, f"Your verification did not succeed: {failure}")
         )
-        return Result(False, "Verification did not succeed", str(failure))
+        return Result(False, failure_title(failure.reason), str(failure))
 
     # --- moderator review -------------------------------------------------------------------
 
@@ -559,20 +564,30 @@ class VerificationService:
     async def complete(self, member: MemberRef, origin: CommunityRef, proof: Proof) -> Result:
         """Store the verification, bind the identity, show the badge, tell the member.
 
+        Only communities that accept the proved level count: the identity is bound there (and
+        only there may it exceed its limit), the badge shows there. If none of the member's
+        communities accepts the level, nothing is stored and the member is told what would.
+
         An identity may hold at most N accounts per community; if this account would exceed it
         in any community it shares with the bot, nothing is stored, the member is told why, and
         each such community's moderator log records the attempt (without naming the other
         account, which would reveal that the two belong to one person).
         """
         adapter = self.core.adapter(member.network)
-        shared = list(await adapter.member_communities(member))
-        if origin not in shared:
-            shared.append(origin)
+        joined = list(await adapter.member_communities(member))
+        shared = joined if origin in joined else [*joined, origin]
+        counts = [c for c in shared if proof.level in self._accepted(c)]
+        previous = await self.core.cache.verification(member)
+        keeps_previous = previous is not None and policy.is_verified(
+            previous, self._accepted(origin), self.now()
+        )
+        if origin not in counts and (not counts or keeps_previous):
+            return await self._not_enough(member, origin, proof, kept=keeps_previous)
         async with self._bind_lock:
-            if proof.identity_hash is None or proof.method == "moderator":
-                conflicts: list[CommunityRef] = []
-            else:
-                conflicts = await self._conflicts(member, shared, proof.identity_hash)
+            binds = proof.identity_hash is not None and proof.method != "moderator"
+            conflicts = (
+                await self._conflicts(member, counts, proof.identity_hash or "") if binds else []
+            )
             if conflicts:
                 return await self._refuse_second_account(member, proof, conflicts)
             now = self.now()
@@ -587,14 +602,38 @@ class VerificationService:
                 expires_at=now + timedelta(days=days) if days else None,
             )
             await self.core.cache.save_verification(record)
-            if proof.method != "moderator" and proof.identity_hash:
-                for community in shared:
+            if binds and proof.identity_hash:
+                for community in counts:
                     await self.core.cache.bind_identity(community, member, proof.identity_hash, now)
+        log.info("a member verified in %s (%s)", origin.id, proof.method)
         await self._audit(origin, member, "verified", member, f"{proof.method} {proof.level}")
         shown = list(await self._refresh(member))
-        message = self._success_text(proof, shown, shared, record.expires_at)
+        message = self._success_text(proof, origin, shown, shared, joined, record.expires_at)
         await self.core.execute(SendDirect(member, message))
-        return Result(True, "You are verified", message)
+        if origin in counts:
+            return Result(True, "You are verified", message)
+        return Result(True, f"Not enough for {self.community_name(origin)}", message)
+
+    def _accepted(self, community: CommunityRef) -> frozenset[str]:
+        return self.config.accepted_levels(community.network, community.id)
+
+    async def _not_enough(
+        self, member: MemberRef, origin: CommunityRef, proof: Proof, *, kept: bool
+    ) -> Result:
+        """The check worked but proved less than the community asks: say what it needs."""
+        name = self.community_name(origin)
+        prefix = self.core.adapter(member.network).capabilities.command_prefix
+        done = method_words(self.config, proof.method, proof.level)
+        needs = accepted_words(self.config, self._accepted(origin))
+        message = (
+            f"Your check worked ({done}), but {name} gives the Verified badge only to members"
+            f" who {needs}. Nothing was stored"
+            + (", and your earlier verification stays as it was" if kept else "")
+            + f". To get the badge there, run {prefix}verify again and choose that way."
+        )
+        log.info("a check in %s proved less than it needs (%s)", origin.id, proof.method)
+        await self.core.execute(SendDirect(member, message))
+        return Result(False, f"Not enough for {name}", message)
 
     async def _conflicts(
         self, member: MemberRef, shared: Sequence[CommunityRef], identity_hash: str
@@ -615,23 +654,25 @@ class VerificationService:
         adapter = self.core.adapter(member.network)
         limit = self.config.identity.max_accounts_per_identity
         prefix = adapter.capabilities.command_prefix
-        names = ", ".join(self.community_name(c) for c in conflicts)
+        names = either([self.community_name(c) for c in conflicts])
+        others = "another account" if limit == 1 else f"{limit} other accounts"
+        done = method_words(self.config, proof.method, proof.level)
         for community in conflicts:
             await self._audit(community, member, "second_account_refused", member, proof.method)
             await self.core.execute(
                 NotifyAdmins(
                     community,
-                    f"{adapter.display(member)} tried to verify ({proof.method}) with an identity"
-                    f" that already verifies {limit} account(s) here. Nothing was stored.",
+                    f"{adapter.display(member)} tried to verify ({done}) with an identity that"
+                    f" already verifies {others} here. Nothing was stored.",
                 ),
                 actor=member,
             )
         accounts = "one account" if limit == 1 else f"{limit} accounts"
         message = (
-            f"This identity already verifies another account in {names}, and one person may"
-            f" verify at most {accounts} per community, so nothing was stored. To move the"
-            f" badge to this account, run {prefix}unverify from the other account first, or"
-            " ask a moderator."
+            f"This identity already verifies {others} in {names}, and one person may verify"
+            f" at most {accounts} per community, so nothing was stored. To move the badge to"
+            f" this account, run {prefix}unverify from the other account first, or ask a"
+            " moderator."
         )
         await self.core.execute(SendDirect(member, message))
         return Result(False, "Already used for another account", message)
@@ -639,20 +680,44 @@ class VerificationService:
     def _success_text(
         self,
         proof: Proof,
+        origin: CommunityRef,
         shown: Sequence[CommunityRef],
         shared: Sequence[CommunityRef],
+        joined: Sequence[CommunityRef],
         expires_at: datetime | None,
     ) -> str:
-        parts = [f"You are verified (level: {proof.level})."]
+        """What the member is told: first about the community they verified for."""
+        done = method_words(self.config, proof.method, proof.level)
+        if proof.level in self._accepted(origin):
+            parts = [f"You are verified ({done})."]
+        else:
+            needs = accepted_words(self.config, self._accepted(origin))
+            parts = [
+                f"Your check worked ({done}), but {self.community_name(origin)} gives the"
+                f" Verified badge only to members who {needs}."
+            ]
+            shared = [c for c in shared if c != origin]
         if shown:
-            names = ", ".join(self.community_name(c) for c in shown)
-            parts.append(f"Your Verified badge is now shown in {names}.")
-        missing = [c for c in shared if c not in shown]
-        if missing:
-            names = ", ".join(self.community_name(c) for c in missing)
-            parts.append(f"{names} accept(s) other levels, so no badge is shown there.")
+            names = each([self.community_name(c) for c in shown])
+            parts.append(f"Your Verified badge now shows in {names}.")
+        stuck = [c for c in joined if c not in shown and proof.level in self._accepted(c)]
+        if stuck:
+            names = each([self.community_name(c) for c in stuck])
+            parts.append(
+                f"I could not show your badge in {names} yet; its admins were told what to fix."
+            )
+        for community in shared:
+            if proof.level not in self._accepted(community):
+                needs = accepted_words(self.config, self._accepted(community))
+                parts.append(
+                    f"{self.community_name(community)} gives the badge only to members who"
+                    f" {needs}, so it does not show there."
+                )
         if expires_at is not None:
-            parts.append(f"It lasts until {expires_at:%Y-%m-%d}; you will get a reminder.")
+            parts.append(
+                f"Your verification lasts until {date_words(expires_at)}; you will get a"
+                " reminder before then."
+            )
         return " ".join(parts)
 
     async def refresh_badges(self, member: MemberRef) -> list[CommunityRef]:
@@ -718,7 +783,7 @@ class VerificationService:
                 await self.core.execute(
                     SendDirect(
                         record.member,
-                        f"Your verification ends on {record.expires_at:%Y-%m-%d}. Run"
+                        f"Your verification ends {in_words(record.expires_at, now)}. Run"
                         f" {prefix}verify in a community before then to keep your badge.",
                     )
                 )

@@ -263,6 +263,8 @@ class DiscordAdapter:
                 await client.close()
                 raise
             except Exception as exc:
+                if self._stopped():  # closed under it while stopping: nothing went wrong
+                    return
                 why = f"{type(exc).__name__}: {exc}"
                 log.error("the Discord client crashed", exc_info=exc)
             finally:
