@@ -44,8 +44,6 @@ def test_the_example_passes_with_a_warning_for_each_placeholder() -> None:
         "methods.email_code.sender",
         "matrix.homeserver",
         "matrix.user_id",
-        "matrix.allowed_servers",
-        "matrix.allowed_inviters",
         "communities.0.id",
         "communities.0.log_channel",
         "communities.0.moderator_channel",
@@ -53,9 +51,8 @@ def test_the_example_passes_with_a_warning_for_each_placeholder() -> None:
         "communities.1.id",
         "communities.1.log_channel",
         "communities.1.moderator_channel",
-        "communities.1.verified_space",
     ]
-    assert "'!verified:example.org' is an example value" in "\n".join(found.warnings)
+    assert "'!mods:example.org' is an example value" in "\n".join(found.warnings)
 
 
 def test_real_values_draw_no_placeholder_warning() -> None:
