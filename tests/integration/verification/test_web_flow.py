@@ -88,7 +88,9 @@ async def test_link_page_lists_methods_in_plain_words(harness: Harness) -> None:
     assert "default-src 'none'" in headers["Content-Security-Policy"]
     assert "frame-ancestors 'none'" in headers["Content-Security-Policy"]
     assert headers["Cache-Control"] == "no-store"
-    assert headers["Referrer-Policy"] == "no-referrer"
+    # same-origin, so the browser's own form POSTs carry a real Origin (bot/web/app.py)
+    assert headers["Referrer-Policy"] == "same-origin"
+    assert '<meta name="referrer" content="same-origin">' in page
     cookie = headers["Set-Cookie"]
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Path=/verify" in cookie
 
@@ -208,9 +210,9 @@ async def test_expired_link_is_refused(harness: Harness) -> None:
     csrf = csrf_of(page)
     h.clock.offset += timedelta(minutes=15, seconds=1)
     status, page, _ = await h.get(link)
-    assert status == 410 and "expired" in page
+    assert status == 410 and "expired" in page and "<h1>Link expired</h1>" in page
     status, page, _ = await h.post(link, {"csrf": csrf, "method": "moderator"})
-    assert status == 410 and "expired" in page
+    assert status == 410 and "expired" in page and "<h1>Link expired</h1>" in page
     assert (
         await h.core.store.pending_for(
             network="matrix", community_id=SPACE.id, method="moderator", status="open"
@@ -229,7 +231,7 @@ async def test_reused_link_is_refused(harness: Harness) -> None:
     status, page, _ = await h.post(link, {"csrf": csrf, "method": "oidc"})
     assert status == 410 and "already used" in page
     status, page, _ = await h.get(link)
-    assert status == 410 and "already used" in page
+    assert status == 410 and "already used" in page and "<h1>Link already used</h1>" in page
 
 
 async def test_tampered_link_is_refused(harness: Harness) -> None:
@@ -240,7 +242,7 @@ async def test_tampered_link_is_refused(harness: Harness) -> None:
     bob_body = bob_link.rsplit("/", 1)[1].split(".")[0]
     for token in (f"{bob_body}.{signature}", f"{body}.{signature[:-1]}x"):
         status, page, _ = await h.get(f"/verify/{token}")
-        assert status == 400 and "not valid" in page
+        assert status == 400 and "not valid" in page and "<h1>Link not valid</h1>" in page
 
 
 async def test_opening_the_link_does_not_use_it_up(harness: Harness) -> None:
@@ -263,11 +265,14 @@ async def test_forms_need_the_csrf_token_of_this_browser(
     _, page, _ = await h.get(link)
     assert (await h.post(link, {"method": "moderator"}))[0] == 403
     assert (await h.post(link, {"csrf": "0" * 64, "method": "moderator"}))[0] == 403
-    cross_site = {"Origin": "https://evil.example"}
-    status, refused, _ = await h.post(
-        link, {"csrf": csrf_of(page), "method": "moderator"}, headers=cross_site
-    )
-    assert status == 403 and "verification page" in refused
+    # another site, or an opaque origin (sandboxed frame, no-referrer page), is refused even
+    # with this browser's cookie and a valid token
+    for origin in ("https://evil.example", "null", h.base_url.replace("127.0.0.1", "localhost")):
+        status, refused, _ = await h.post(
+            link, {"csrf": csrf_of(page), "method": "moderator"}, headers={"Origin": origin}
+        )
+        assert status == 403 and "not sent from the verification page" in refused, origin
+        assert "<title>Not sent from this page · verifybot</title>" in refused
     # another browser (no cookie, or its own cookie) cannot reuse this page's token
     async with (
         oidc_provider.browser() as other,
@@ -278,8 +283,13 @@ async def test_forms_need_the_csrf_token_of_this_browser(
         ) as response,
     ):
         assert response.status == 403
-    # none of that used up the link
-    assert (await h.post(link, {"csrf": csrf_of(page), "method": "moderator"}))[0] == 200
+    # none of that used up the link or asked the moderators; the site's own Origin (what a
+    # real browser sends) is accepted
+    assert not [c for c in h.adapter.calls if c[0] in ("post", "notify_admins")]
+    own = {"Origin": h.base_url}
+    assert (await h.post(link, {"csrf": csrf_of(page), "method": "moderator"}, headers=own))[
+        0
+    ] == 200
 
 
 # --- e-mail code ----------------------------------------------------------------------------------
