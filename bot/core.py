@@ -384,6 +384,9 @@ class BotCore:
             reason=action.reason,
             held=action.held,
             prefix=adapter.capabilities.command_prefix,
+            # a notice reaches a sender by direct message, unless the adapter has to post it
+            in_direct_chat=adapter.capabilities.direct_commands
+            and not isinstance(adapter, SenderNotifier),
         )
         if isinstance(adapter, SenderNotifier):
             await adapter.notify_sender(action.member, action.channel, text)

@@ -122,7 +122,14 @@ def accepted_words(config: Config, accepted: frozenset[str]) -> str:
 
 
 def sender_notice(
-    *, what: str, place: str, excerpt: str, reason: str, held: bool, prefix: str
+    *,
+    what: str,
+    place: str,
+    excerpt: str,
+    reason: str,
+    held: bool,
+    prefix: str,
+    in_direct_chat: bool = False,
 ) -> str:
     """Told privately to an unverified sender whose message or reaction was stopped: which one,
     where, why, and how to verify if they want to."""
@@ -135,11 +142,16 @@ def sender_notice(
         )
     else:
         first = f"Your {what}{where}{quoted} was removed: {reason}."
+    how = (
+        f"send {prefix}verify here, in this chat with me"
+        if in_direct_chat
+        else f"run {prefix}verify in the community"
+    )
     return (
         f"{first}\n"
         "Verification is optional and keeps no name, document or address. If you would like to"
-        f" verify, run {prefix}verify in the community. Otherwise you can carry on taking part"
-        " wherever unverified accounts are welcome."
+        f" verify, {how}. Otherwise you can carry on taking part wherever unverified accounts"
+        " are welcome."
     )
 
 

@@ -169,7 +169,8 @@ async def test_filtered_member_never_keeps_an_unverified_reply(verifybot: Verify
 
     notice = await verifybot.answer(mallory, "was removed for everyone in that conversation")
     told = notice.content["body"]
-    assert "Your reply in general (“you are wrong, click here”)" in told and "!verify" in told
+    assert "Your reply in general (“you are wrong, click here”)" in told
+    assert "send !verify here, in this chat with me" in told  # where the sender can type it
 
 
 async def test_a_verified_senders_reply_stays(verifybot: Verifybot) -> None:
