@@ -4,6 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 NODE_STAMP := tests/oidc_provider/node_modules/.installed
+AXE_STAMP  := tests/browser/node_modules/.installed
 
 .PHONY: test lint typecheck pytest install run clean
 
@@ -19,7 +20,11 @@ $(NODE_STAMP): tests/oidc_provider/package.json tests/oidc_provider/package-lock
 	cd tests/oidc_provider && npm ci --no-audit --no-fund --loglevel=error
 	touch $(NODE_STAMP)
 
-install: $(STAMP) $(NODE_STAMP)
+$(AXE_STAMP): tests/browser/package.json tests/browser/package-lock.json
+	cd tests/browser && npm ci --no-audit --no-fund --loglevel=error
+	touch $(AXE_STAMP)
+
+install: $(STAMP) $(NODE_STAMP) $(AXE_STAMP)
 
 lint: install
 	$(BIN)/ruff check bot cogs tests migrations benchmarks
@@ -35,4 +40,5 @@ run: $(STAMP)  ## make run CONFIG=config.toml
 	$(BIN)/verifybot run --config $(CONFIG)
 
 clean:
-	rm -rf $(VENV) tests/oidc_provider/node_modules .mypy_cache .ruff_cache
+	rm -rf $(VENV) tests/oidc_provider/node_modules tests/browser/node_modules tests/artifacts \
+	  .mypy_cache .ruff_cache

@@ -1,5 +1,8 @@
 // A real OpenID provider on loopback for verifybot's tests: panva's oidc-provider, one client,
-// the library's own development login and consent pages (driven by plain HTTP requests).
+// the library's own development login and consent pages (driven by plain HTTP requests, and by
+// Chromium in tests/browser). Those pages `@import` a web font from fonts.googleapis.com; the
+// middleware below strips that from every HTML answer, so a browser walking the whole sign-in
+// asks nothing of any host but 127.0.0.1 (the browser tests assert exactly that).
 //
 // Usage: node server.js [port]   (or OIDC_PORT; 0 or nothing picks a free port)
 // Environment (all optional):
@@ -46,6 +49,9 @@ async function findAccount(ctx, id) {
 
 let nextIdToken = null;
 
+// `@import url(https://...);` in an inline style sheet: the only outside resource the pages use.
+const EXTERNAL_IMPORT = /@import\s+url\(\s*['"]?https?:\/\/[^)]*\)\s*;?/g;
+
 const server = createServer();
 server.listen(requestedPort, '127.0.0.1', () => {
   const { port } = server.address();
@@ -88,6 +94,9 @@ server.listen(requestedPort, '127.0.0.1', () => {
       return;
     }
     await next();
+    if (ctx.response.is('html') && typeof ctx.body === 'string') {
+      ctx.body = ctx.body.replace(EXTERNAL_IMPORT, '');
+    }
     if (ctx.path === '/token' && nextIdToken && ctx.status === 200 && ctx.body?.id_token) {
       ctx.body = { ...ctx.body, id_token: nextIdToken };
       nextIdToken = null;
