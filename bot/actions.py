@@ -25,7 +25,7 @@ class Allow:
 
 @dataclass(frozen=True, slots=True)
 class HoldForMember:
-    """Keep an interaction for `for_member` to review; removing it is a separate action."""
+    """Keep an interaction for `for_member` to review (a part of `Withhold`)."""
 
     for_member: MemberRef
     relation: Relation
@@ -49,6 +49,17 @@ class RemoveReaction:
     emoji: str
     reaction_id: str | None
     reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Withhold:
+    """Hold an interaction for every member whose filter stopped it, then remove it.
+
+    One action, not three, so that the rule "hold, then remove" is structural: the removal runs
+    only once every hold is durable, and a hold that cannot be written removes nothing."""
+
+    holds: tuple[HoldForMember, ...]
+    removal: RemoveMessage | RemoveReaction
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,7 +117,7 @@ class NotifyModerators:
 
 Action = (
     Allow
-    | HoldForMember
+    | Withhold
     | RemoveMessage
     | RemoveReaction
     | NotifySender
@@ -124,8 +135,9 @@ def describe(action: Action) -> str:
     match action:
         case Allow():
             return "allow"
-        case HoldForMember(for_member=m, relation=r, message=msg, sender=s):
-            return f"hold {r.value} {msg.id} from {s.id} for {m.id}"
+        case Withhold(holds=holds, removal=removal):
+            kept = ", ".join(f"{h.relation.value} for {h.for_member.id}" for h in holds)
+            return f"hold ({kept}), then {describe(removal)}"
         case RemoveMessage(message=msg, sender=s, reason=why):
             return f"remove message {msg.id} from {s.id} ({why})"
         case RemoveReaction(message=msg, reactor=r, emoji=e, reason=why):
@@ -151,8 +163,10 @@ def summary(action: Action) -> str | None:
     and nothing about the people involved (no account ids, no message text). None for actions
     that are only messages."""
     match action:
-        case HoldForMember(relation=r, message=msg):
-            return f"held a {r.value} in {msg.channel.community.id} for a member who filters it"
+        case Withhold(holds=holds, removal=removal):
+            community = removal.message.channel.community.id
+            what = "reaction" if isinstance(removal, RemoveReaction) else "message"
+            return f"held a {what} in {community} for {len(holds)} member(s) who filter it"
         case RemoveMessage(message=msg, reason=why):
             return f"removed a message in {msg.channel.community.id}: {why}"
         case RemoveReaction(message=msg, reason=why):

@@ -104,7 +104,7 @@ class BotCore:
         self._policy_settings: dict[CommunityRef, PolicySettings] = {}
         self._executors: dict[type[Any], Callable[[Any], Awaitable[None]]] = {
             act.Allow: self._do_nothing,
-            act.HoldForMember: self._hold,
+            act.Withhold: self._withhold,
             act.RemoveMessage: self._remove_message,
             act.RemoveReaction: self._remove_reaction,
             act.NotifySender: self._notify_sender,
@@ -342,29 +342,19 @@ class BotCore:
     async def execute_all(
         self, actions: Sequence[act.Action], *, actor: MemberRef | None = None
     ) -> None:
-        """Run actions in order: holds are written before the removal they justify."""
+        """Run actions in order (a `Withhold` writes its holds before its removal)."""
         for action in actions:
             await self.execute(action, actor=actor)
 
     async def _do_nothing(self, _action: act.Allow) -> None:
         return None
 
-    async def _hold(self, action: act.HoldForMember) -> None:
-        channel = action.message.channel
+    async def _withhold(self, action: act.Withhold) -> None:
+        """Every hold in one transaction first; the removal only once that committed."""
         now = self.clock()
         retention = timedelta(days=self.config.defaults.held_retention_days)
-        await self.store.add_held(
-            community=channel.community,
-            channel_id=channel.id,
-            message_id=action.message.id,
-            for_member=action.for_member,
-            sender=action.sender,
-            relation=action.relation,
-            content=action.content,
-            reason=action.reason,
-            at=now,
-            expires_at=now + retention,
-        )
+        await self.store.add_held(action.holds, at=now, expires_at=now + retention)
+        await self._executors[type(action.removal)](action.removal)
 
     async def _remove_message(self, action: act.RemoveMessage) -> None:
         await self.adapter(action.message.network).remove_message(action.message, action.reason)
@@ -440,11 +430,9 @@ class BotCore:
 
 def _where(action: act.Action) -> tuple[str, str | None]:
     match action:
-        case (
-            act.HoldForMember(message=m)
-            | act.RemoveMessage(message=m)
-            | act.RemoveReaction(message=m)
-        ):
+        case act.Withhold(removal=removal):
+            return _where(removal)
+        case act.RemoveMessage(message=m) | act.RemoveReaction(message=m):
             return m.network, m.channel.community.id
         case (
             act.NotifySender(community=c)
@@ -465,7 +453,9 @@ def _where(action: act.Action) -> tuple[str, str | None]:
 
 def _target(action: act.Action) -> str | None:
     match action:
-        case act.HoldForMember(sender=s) | act.RemoveMessage(sender=s):
+        case act.Withhold(removal=removal):
+            return _target(removal)
+        case act.RemoveMessage(sender=s):
             return s.id
         case act.RemoveReaction(reactor=r):
             return r.id

@@ -42,6 +42,7 @@ from bot.actions import (
     NotifySender,
     RemoveMessage,
     RemoveReaction,
+    Withhold,
 )
 from bot.messages import excerpt_of
 from bot.model import (
@@ -273,7 +274,7 @@ def _notice(
     )
 
 
-def _remove(event: Interaction, reason: str) -> Action:
+def _remove(event: Interaction, reason: str) -> RemoveMessage | RemoveReaction:
     if isinstance(event, ReactionAdded):
         return RemoveReaction(
             event.message, event.sender.member, event.emoji, event.reaction_id, reason
@@ -330,7 +331,8 @@ def decide(
         return [Allow()]
     relation = min((h.relation for h in holds), key=_RELATION_RANK.index)
     reason = f"{_WHOM[relation]} limits replies, mentions and reactions from unverified accounts"
-    actions = [*holds, _remove(event, "held by a member's filter for unverified accounts")]
+    removal = _remove(event, "held by a member's filter for unverified accounts")
+    actions = [Withhold(tuple(holds), removal)]
     if notify:
         actions.append(_notice(event, reason, relation=relation, held=True))
     return actions

@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from bot.actions import HoldForMember
 from bot.model import (
     CommunityRef,
     FilterLevel,
@@ -466,43 +467,36 @@ class Store:
     # --- held items ---------------------------------------------------------------------------
 
     async def add_held(
-        self,
-        *,
-        community: CommunityRef,
-        channel_id: str,
-        message_id: str,
-        for_member: MemberRef,
-        sender: MemberRef,
-        relation: Relation,
-        content: str,
-        reason: str,
-        at: datetime,
-        expires_at: datetime,
-    ) -> bool:
-        """Hold an interaction; False when it was already held (redelivered event)."""
-        stmt = (
-            self._insert(t.HeldItem)
-            .values(
-                network=community.network,
-                community_id=community.id,
-                channel_id=channel_id,
-                message_id=message_id,
-                for_account=for_member.id,
-                sender_account=sender.id,
-                relation=relation.value,
-                content=content,
-                reason=reason,
-                status="held",
-                held_at=at,
-                expires_at=expires_at,
-            )
-            .on_conflict_do_nothing(
-                index_elements=["network", "message_id", "for_account", "relation"]
-            )
-        )
+        self, holds: Sequence[HoldForMember], *, at: datetime, expires_at: datetime
+    ) -> int:
+        """Hold an interaction for each member, all in one transaction; returns how many were
+        new (a redelivered event finds them held already)."""
+        added = 0
         async with self._session() as session:
-            result = await session.execute(stmt)
-            return _rowcount(result) == 1
+            for hold in holds:
+                channel = hold.message.channel
+                stmt = (
+                    self._insert(t.HeldItem)
+                    .values(
+                        network=channel.network,
+                        community_id=channel.community.id,
+                        channel_id=channel.id,
+                        message_id=hold.message.id,
+                        for_account=hold.for_member.id,
+                        sender_account=hold.sender.id,
+                        relation=hold.relation.value,
+                        content=hold.content,
+                        reason=hold.reason,
+                        status="held",
+                        held_at=at,
+                        expires_at=expires_at,
+                    )
+                    .on_conflict_do_nothing(
+                        index_elements=["network", "message_id", "for_account", "relation"]
+                    )
+                )
+                added += _rowcount(await session.execute(stmt))
+        return added
 
     async def list_held(
         self, member: MemberRef, *, status: str = "held", limit: int = 50

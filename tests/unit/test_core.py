@@ -339,3 +339,23 @@ async def test_housekeeping_deletes_held_items_past_retention(store: Store) -> N
     clock[0] = NOW + timedelta(days=CONFIG.defaults.held_retention_days, seconds=1)
     assert (await core.cog(Housekeeping).sweep())["held_items"] == 1
     assert await store.list_held(ALICE) == []
+
+
+async def test_a_hold_that_cannot_be_written_removes_nothing(
+    setup: tuple[BotCore, RecordingAdapter], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Hold, then remove: if the member's copy cannot be kept, the message stays up."""
+    core, adapter = setup
+    await core.cache.set_filter(SPACE, ALICE, FilterLevel.REPLIES, NOW)
+
+    async def disk_full(*_args: object, **_kwargs: object) -> int:
+        raise OSError("database or disk is full")
+
+    monkeypatch.setattr(core.store, "add_held", disk_full)
+    await core.handle_event(adapter, reply(MALLORY, ALICE, "$kept"))
+    assert adapter.removed() == []
+    assert core.metrics.counters["actions.failed"] == 1
+    monkeypatch.undo()
+    await core.handle_event(adapter, reply(MALLORY, ALICE, "$held"))
+    assert adapter.removed() == [MessageRef(ROOM, "$held")]
+    assert [h.message_id for h in await core.store.list_held(ALICE)] == ["$held"]

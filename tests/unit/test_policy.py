@@ -10,7 +10,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bot import policy
-from bot.actions import Allow, HoldForMember, NotifySender, RemoveMessage, RemoveReaction
+from bot.actions import (
+    Allow,
+    NotifySender,
+    RemoveMessage,
+    RemoveReaction,
+    Withhold,
+)
 from bot.model import (
     Actor,
     ChannelRef,
@@ -180,9 +186,10 @@ def test_every_combination(
     elif admin_policy in (UnverifiedPolicy.READ_ONLY, UnverifiedPolicy.VERIFIED_ONLY):
         assert kinds == [removal, NotifySender]  # policy removes; nothing is held
     elif HOLDS[level][relation]:
-        assert kinds == [HoldForMember, removal, NotifySender]
-        hold = actions[0]
-        assert isinstance(hold, HoldForMember)
+        assert kinds == [Withhold, NotifySender]
+        withheld = actions[0]
+        assert isinstance(withheld, Withhold) and isinstance(withheld.removal, removal)
+        (hold,) = withheld.holds
         assert hold.for_member == TARGET and hold.sender == SENDER
         assert hold.relation.value == relation
     else:
@@ -244,19 +251,18 @@ def test_notice_respects_the_cooldown() -> None:
     recent = run(
         event, FilterLevel.REPLIES, state="unverified", last_notice=NOW - timedelta(minutes=1)
     )
-    assert [type(a) for a in recent] == [HoldForMember, RemoveMessage]
+    assert [type(a) for a in recent] == [Withhold]
     later = run(
         event, FilterLevel.REPLIES, state="unverified", last_notice=NOW - timedelta(minutes=11)
     )
-    assert [type(a) for a in later] == [HoldForMember, RemoveMessage, NotifySender]
+    assert [type(a) for a in later] == [Withhold, NotifySender]
 
 
 def test_bots_count_as_unverified_when_the_community_says_so() -> None:
     strict = PolicySettings(accepted_levels=SETTINGS.accepted_levels, bots_count_as_unverified=True)
     event = interaction("bot", "reply")
     assert [type(a) for a in run(event, FilterLevel.REPLIES, state="bot", settings=strict)] == [
-        HoldForMember,
-        RemoveMessage,
+        Withhold,
         NotifySender,
     ]
 
@@ -265,12 +271,13 @@ def test_one_message_touching_several_filtered_members_is_removed_once_and_held_
     other = MemberRef("matrix", "@other:hs")
     event = interaction("unverified", "reply", mentioned=(TARGET, other))
     actions = run(event, FilterLevel.REPLIES, state="unverified")
-    holds = [a for a in actions if isinstance(a, HoldForMember)]
-    assert {(h.for_member, h.relation) for h in holds} == {
+    (withheld,) = [a for a in actions if isinstance(a, Withhold)]
+    assert {(h.for_member, h.relation) for h in withheld.holds} == {
         (TARGET, Relation.REPLY),
         (other, Relation.MENTION),
     }
-    assert sum(isinstance(a, RemoveMessage) for a in actions) == 1
+    assert isinstance(withheld.removal, RemoveMessage)
+    assert not any(isinstance(a, RemoveMessage) for a in actions)  # removed once, by the hold
 
 
 def test_replying_to_yourself_is_never_held() -> None:
@@ -357,7 +364,7 @@ def test_filter_off_holds_nothing(
     recent: int,
 ) -> None:
     actions = decide_with(event, False, FilterLevel.OFF, community, channel, recent)
-    assert not any(isinstance(a, HoldForMember) for a in actions)
+    assert not any(isinstance(a, Withhold) for a in actions)
 
 
 @given(
@@ -389,5 +396,7 @@ def test_a_held_message_is_always_removed_exactly_once(
     recent: int,
 ) -> None:
     actions = decide_with(event, False, level, community, channel, recent)
-    if any(isinstance(a, HoldForMember) for a in actions):
-        assert sum(isinstance(a, RemoveMessage) for a in actions) == 1
+    withheld = [a for a in actions if isinstance(a, Withhold)]
+    if withheld:  # one removal, carried by the hold itself, and no other
+        assert len(withheld) == 1 and isinstance(withheld[0].removal, RemoveMessage)
+        assert not any(isinstance(a, RemoveMessage) for a in actions)

@@ -9,7 +9,16 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect
 
-from bot.model import CommunityRef, FilterLevel, MemberRef, Relation, UnverifiedPolicy
+from bot.actions import HoldForMember
+from bot.model import (
+    ChannelRef,
+    CommunityRef,
+    FilterLevel,
+    MemberRef,
+    MessageRef,
+    Relation,
+    UnverifiedPolicy,
+)
 from bot.storage import migrate
 from bot.storage.cache import ReadCache
 from bot.storage.records import PendingRecord, VerificationRecord
@@ -120,24 +129,17 @@ async def test_pending_checks_are_single_use_and_expire(any_store: Store) -> Non
 
 
 async def test_held_items_are_idempotent_per_message_and_member(any_store: Store) -> None:
-    args = dict(
-        community=GUILD,
-        channel_id="600",
-        message_id="700",
-        for_member=ALICE,
-        sender=BOB,
-        relation=Relation.REPLY,
-        content="hi",
-        reason="reply from an unverified account",
-        at=NOW,
-        expires_at=NOW + timedelta(days=30),
-    )
-    assert await any_store.add_held(**args)  # type: ignore[arg-type]
-    assert not await any_store.add_held(**args)  # type: ignore[arg-type]  # redelivered
+    message = MessageRef(ChannelRef(GUILD, "600"), "700")
+    hold = HoldForMember(ALICE, Relation.REPLY, message, BOB, "hi", "reply from an unverified")
+    carol = MemberRef("discord", "333")
+    both = (hold, HoldForMember(carol, Relation.MENTION, message, BOB, "hi", "mention"))
+    expires = NOW + timedelta(days=30)
+    assert await any_store.add_held(both, at=NOW, expires_at=expires) == 2
+    assert await any_store.add_held(both, at=NOW, expires_at=expires) == 0  # redelivered
     items = await any_store.list_held(ALICE)
     assert [(i.message_id, i.sender_account, i.content) for i in items] == [("700", BOB.id, "hi")]
     assert await any_store.resolve_held(BOB, items[0].id, "dismissed", NOW) is None  # not Bob's
-    assert (await any_store.resolve_held(ALICE, items[0].id, "released", NOW)) is not None
+    assert (await any_store.resolve_held(ALICE, items[0].id, "dismissed", NOW)) is not None
     assert await any_store.list_held(ALICE) == []
 
 
