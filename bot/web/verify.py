@@ -135,8 +135,9 @@ async def start_method(request: web.Request) -> web.StreamResponse:
         raise web.HTTPSeeOther(started.url)
     if isinstance(started, CodeSent):
         # The only problem when starting is a code that could not be sent: offer to resend.
-        title = failure_title("smtp") if started.problem else "Enter your code"
-        return _code_page(pages, started, browser, title=title, address=address)
+        reason = "smtp" if started.problem else ""
+        title = failure_title(reason) if reason else "Enter your code"
+        return _code_page(pages, started, browser, title=title, reason=reason, address=address)
     return pages.result(started)
 
 
@@ -165,6 +166,7 @@ def _code_page(
         problem=sent.message if sent.problem else "",
         problem_at=where,
         field_invalid=reason in ADDRESS_REASONS,
+        unsent=reason == "smtp",  # a failed send replaced the previous code too
         focus="address" if where == "address" else "code",
         address=address if where == "address" else "",
         action=action,

@@ -76,10 +76,20 @@ async def test_address_at_another_domain_is_shown_in_the_email_card(
     focused = await member.focused()
     assert focused["id"] == "address" and focused["invalid"] == "true"
     assert focused["described"] == problem
+    # the address is there to correct; a malformed one (the browser lets `..` through) is
+    # shown the same way
+    field = card.get_by_label("Your e-mail address")
+    assert await field.input_value() == "ann@elsewhere.net"
+    await field.fill("ann..smith@example.org")
+    await member.press(EMAIL_METHOD, "malformed address", within=card)
+    assert await member.heading() == "E-mail address not recognised"
+    focused = await member.focused()
+    assert focused["id"] == "address" and focused["invalid"] == "true"
+    assert focused["described"] in await card.inner_text()
+    assert "does not look like an e-mail address" in focused["described"]
     assert smtp_server.messages == []
-    # the link still works; the address is there to correct
-    assert await card.get_by_label("Your e-mail address").input_value() == "ann@elsewhere.net"
-    await card.get_by_label("Your e-mail address").fill("ann@example.org")
+    # the link still works
+    await field.fill("ann@example.org")
     await member.press(EMAIL_METHOD, "code page", within=card)
     assert await member.heading() == "Enter your code" and len(smtp_server.messages) == 1
 
@@ -93,6 +103,9 @@ async def test_mail_server_refusal_offers_to_send_again(
     focused = await member.focused()
     assert focused["id"] == "address" and focused["invalid"] is None
     assert "could not be sent" in focused["described"]
+    # no code is on its way, so there is no code field and no advice to look in the spam folder
+    assert await member.page.get_by_label("The 6-digit code from the e-mail").count() == 0
+    assert "spam" not in await member.text()
     smtp_server.refuse = False
     await member.press("Send a new code", "code sent")  # the address is still filled in
     assert await member.heading() == "Enter your code"
