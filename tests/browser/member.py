@@ -32,7 +32,7 @@ def artifacts_for(test_name: str) -> Path:
     """A fresh screenshot folder for one test (old screenshots of that test are removed)."""
     folder = ARTIFACTS / re.sub(r"[^A-Za-z0-9_.-]+", "-", test_name).strip("-")
     shutil.rmtree(folder, ignore_errors=True)
-    folder.mkdir(parents=True)
+    folder.mkdir(parents=True, exist_ok=True)
     return folder
 
 

@@ -59,6 +59,10 @@ async def test_resend_waits_then_sends_a_new_code(
     await member.press("Send a new code", "new code sent")  # the address is still filled in
     assert await member.heading() == "Enter your code"
     assert len(smtp_server.messages) == 2
+    # the address bar now ends in /resend; opening it again (no form sent) shows the code form
+    assert member.page.url.endswith("/resend")
+    assert await member.open(member.page.url, "reopened") == 200
+    assert await member.heading() == "Enter your code"
     await enter_code(member, smtp_server.last_code(), "verified")
     assert await member.heading() == "You are verified"
 
