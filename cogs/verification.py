@@ -36,7 +36,7 @@ from cogs.badges import Badges
 log = logging.getLogger(__name__)
 
 SWEEP_INTERVAL_SECONDS = 300.0
-STORED_TABLES = ("verifications", "identity_bindings", "pending_checks")
+STORED_TABLES = ("verifications", "identity_bindings", "pending_checks", "revocations")
 
 MEMBER = ParamSpec("member", ParamKind.MEMBER, "the member (a mention or their account id)")
 REASON = ParamSpec("reason", ParamKind.TEXT, "why, in a few words (the member is told)")
@@ -152,6 +152,11 @@ class Verification(Cog):
     async def verify(self, ctx: CommandContext, community: str | None = None) -> None:
         service = self._require_service()
         place = await self._community_named(ctx, community)
+        if await self.core.store.active_revocation(ctx.member) is not None:
+            raise CommandError(
+                "A moderator revoked your verification, so you cannot verify again until a"
+                " moderator lifts the revocation."
+            )
         try:
             url = await service.issue_link(ctx.member, place)
         except VerificationUnavailable:
@@ -226,7 +231,16 @@ class Verification(Cog):
         record = await self.core.store.get_verification(member)
         name = self._display(member)
         if record is None:
-            await self.core.respond(ctx, f"{name} has not verified.")
+            barred = await self.core.store.active_revocation(member)
+            await self.core.respond(
+                ctx,
+                f"{name} has not verified."
+                + (
+                    f" A revocation is in force ({barred.reason}); {self._prefix(ctx)}lift ends it."
+                    if barred is not None
+                    else ""
+                ),
+            )
             return
         now = self.core.clock()
         lines = [
@@ -242,12 +256,14 @@ class Verification(Cog):
             "The badge shows here: "
             + ("yes." if await self.core.verified_in(member, community) else "no."),
         ]
-        if record.revoked_at is not None:
-            by = MemberRef(member.network, record.revoked_by) if record.revoked_by else None
+        revocation = await self.core.store.active_revocation(member)
+        if revocation is not None:
+            by = MemberRef(member.network, revocation.revoked_by) if revocation.revoked_by else None
             lines.append(
-                f"Revoked {ago_words(record.revoked_at, now)}"
+                f"Revoked {ago_words(revocation.revoked_at, now)}"
                 + (f" by {self._display(by)}" if by else "")
-                + f": {record.revoke_reason or 'no reason given'}."
+                + f": {revocation.reason or 'no reason given'}. It stays in force until a"
+                f" moderator runs {self._prefix(ctx)}lift."
             )
         if record.method != "moderator":
             holders = await self.core.store.accounts_for_identity(
@@ -282,6 +298,25 @@ class Verification(Cog):
             )
         else:
             await self.core.respond(ctx, f"{self._display(member)} has no verification.")
+
+    @command(
+        "lift",
+        help="Lift a member's revocation so they may verify again (moderators)",
+        params=(MEMBER,),
+        access=Access.MODERATOR,
+    )
+    async def lift(self, ctx: CommandContext, member: MemberRef) -> None:
+        service = self._require_service()
+        community = self._community(ctx)
+        if await service.lift(member, by=ctx.member, community=community):
+            await self._tell_moderators(
+                ctx,
+                community,
+                f"{self._display(ctx.member)} lifted the revocation of"
+                f" {self._display(member)}: they may verify again.",
+            )
+        else:
+            await self.core.respond(ctx, f"{self._display(member)} has no revocation to lift.")
 
     @command(
         "approve",
@@ -389,19 +424,10 @@ class Verification(Cog):
         if not self._live(record, community):
             return  # a level this community does not accept takes no place in its limit
         limit = self.core.config.identity.max_accounts_per_identity
-        holders = await self.core.store.accounts_for_identity(
-            member.network, community.id, record.identity_hash
-        )
-        if member.id in holders:
+        if await self.core.cache.take_identity_place(
+            community, member, record.identity_hash, limit=limit, at=self.core.clock()
+        ):
             return
-        if len(holders) < limit:
-            await self.core.cache.bind_identity(
-                community, member, record.identity_hash, self.core.clock()
-            )
-            return
-        await self.core.cache.bind_identity(
-            community, member, record.identity_hash, self.core.clock(), refused=True
-        )
         await self.core.execute(SetBadge(member, community, False))
         await self.core.execute(
             NotifyAdmins(

@@ -10,11 +10,12 @@ processes' caches apply (see `bot.storage.invalidation`).
 from __future__ import annotations
 
 from collections import OrderedDict, deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
 from bot.model import CommunityRef, FilterLevel, MemberRef, UnverifiedPolicy
+from bot.storage.identities import Stored
 from bot.storage.records import CommunityPolicies, VerificationRecord
 from bot.storage.repo import Store
 
@@ -145,18 +146,37 @@ class ReadCache:
 
     # --- writes: database first, then cache ---------------------------------------------------
 
-    async def bind_identity(
+    async def take_identity_place(
         self,
         community: CommunityRef,
         member: MemberRef,
         identity_hash: str,
-        at: datetime,
         *,
-        refused: bool = False,
-    ) -> None:
-        await self.store.bind_identity(community, member, identity_hash, at, refused=refused)
-        self._refusals.put((member.network, community.id, member.id), refused)
+        limit: int,
+        at: datetime,
+    ) -> bool:
+        placed = await self.store.take_identity_place(
+            community, member, identity_hash, limit=limit, at=at
+        )
+        self._refusals.put((member.network, community.id, member.id), not placed)
         await self._publish("binding", member.network, community.id, member.id)
+        return placed
+
+    async def store_verification(
+        self,
+        record: VerificationRecord,
+        communities: Sequence[CommunityRef],
+        *,
+        limit: int,
+        bind: bool,
+    ) -> Stored:
+        stored = await self.store.store_verification(record, communities, limit=limit, bind=bind)
+        if stored.ok:
+            self._verifications.put((record.network, record.account_id), record)
+            for community in communities if bind else ():
+                self._refusals.put((record.network, community.id, record.account_id), False)
+            await self._publish("verification", record.network, record.account_id)
+        return stored
 
     async def save_verification(self, record: VerificationRecord) -> None:
         await self.store.save_verification(record)
@@ -164,9 +184,17 @@ class ReadCache:
         await self._publish("verification", record.network, record.account_id)
 
     async def revoke_verification(
-        self, member: MemberRef, *, by: str, reason: str, at: datetime
+        self,
+        member: MemberRef,
+        *,
+        by: str,
+        reason: str,
+        at: datetime,
+        community: CommunityRef | None = None,
     ) -> VerificationRecord | None:
-        record = await self.store.revoke_verification(member, by=by, reason=reason, at=at)
+        record = await self.store.revoke_verification(
+            member, by=by, reason=reason, at=at, community=community
+        )
         self._verifications.drop((member.network, member.id))
         await self._publish("verification", member.network, member.id)
         return record

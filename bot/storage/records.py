@@ -38,6 +38,18 @@ class VerificationRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class RevocationRecord:
+    """A revocation in force: the account and its identity may not verify again until lifted."""
+
+    network: str
+    account_id: str
+    community_id: str | None
+    revoked_by: str | None
+    reason: str
+    revoked_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class CommunityPolicies:
     """A community's own policy plus its per-channel overrides (ids of channels)."""
 

@@ -12,7 +12,8 @@ from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Select, delete, event, func, select, update
+from sqlalchemy import Select, String, delete, event, func, select, update
+from sqlalchemy import cast as sql_cast
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import (
@@ -31,6 +32,7 @@ from bot.model import (
     Relation,
     UnverifiedPolicy,
 )
+from bot.storage import identities
 from bot.storage import tables as t
 from bot.storage.records import (
     AuditDraft,
@@ -40,20 +42,34 @@ from bot.storage.records import (
     HeldRecord,
     PendingRecord,
     ReportRecord,
+    RevocationRecord,
     VerificationRecord,
 )
 
 log = logging.getLogger(__name__)
 
 
+SQLITE_BEGIN = "verifybot_sqlite_begin"
+
+
 def _enable_sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    """WAL lets readers run beside the writer; foreign keys are off by default in SQLite."""
+    """WAL lets readers run beside the writer; foreign keys are off by default in SQLite.
+
+    The driver's own transaction handling is switched off (isolation_level None) and BEGIN is
+    sent by `_begin_sqlite` instead, so savepoints work and DDL is transactional: a migration
+    cut short is rolled back rather than left half done."""
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=5000")
     cursor.close()
+    dbapi_connection.isolation_level = None
+
+
+def _begin_sqlite(connection: Any) -> None:
+    mode = connection.get_execution_options().get(SQLITE_BEGIN, "")
+    connection.exec_driver_sql(f"BEGIN {mode}".strip())
 
 
 class Store:
@@ -71,6 +87,7 @@ class Store:
         if url.startswith("sqlite"):
             engine = create_async_engine(url)
             event.listen(engine.sync_engine, "connect", _enable_sqlite_pragmas)
+            event.listen(engine.sync_engine, "begin", _begin_sqlite)
         else:
             engine = create_async_engine(url, pool_size=pool_size, pool_pre_ping=True)
         return cls(engine)
@@ -96,8 +113,12 @@ class Store:
             return False
 
     @asynccontextmanager
-    async def _session(self) -> AsyncIterator[AsyncSession]:
+    async def _session(self, *, immediate: bool = False) -> AsyncIterator[AsyncSession]:
+        """One transaction. `immediate`: on SQLite, take the write lock at the start, so a
+        transaction that reads before it writes waits its turn instead of failing midway."""
         async with self._sessions() as session, session.begin():
+            if immediate:
+                await session.connection(execution_options={SQLITE_BEGIN: "IMMEDIATE"})
             yield session
 
     def _insert(self, table: type[t.Base]) -> Any:
@@ -126,46 +147,88 @@ class Store:
         return _verification(row) if row else None
 
     async def save_verification(self, record: VerificationRecord) -> None:
-        """Store an account's verification, replacing any earlier one (including a revoked one)."""
-        values = {
-            "network": record.network,
-            "account_id": record.account_id,
-            "method": record.method,
-            "level": record.level,
-            "identity_hash": record.identity_hash,
-            "verified_at": record.verified_at,
-            "expires_at": record.expires_at,
-            "reminded_at": None,
-            "revoked_at": None,
-            "revoked_by": None,
-            "revoke_reason": None,
-        }
-        stmt = self._insert(t.Verification).values(**values)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=["network", "account_id"],
-            set_={k: v for k, v in values.items() if k not in ("network", "account_id")},
-        )
+        """Write a verification as given, with no identity places and no revocation check (an
+        import or a test's grant); checks made by people go through `store_verification`."""
         async with self._session() as session:
-            await session.execute(stmt)
+            await session.execute(
+                identities.verification_upsert(record, self._insert(t.Verification))
+            )
+
+    async def store_verification(
+        self,
+        record: VerificationRecord,
+        communities: Sequence[CommunityRef],
+        *,
+        limit: int,
+        bind: bool,
+    ) -> identities.Stored:
+        """The record and the identity's place in each community, all or nothing, in one
+        transaction; refused when the account or identity is revoked or a community is full."""
+        async with self._session(immediate=True) as session:
+            stored = await identities.store_verification(
+                session,
+                record,
+                communities,
+                limit=limit,
+                bind=bind,
+                inserts=(self._insert(t.IdentityBinding), self._insert(t.Verification)),
+            )
+            if not stored.ok:
+                await session.rollback()
+            return stored
+
+    async def take_identity_place(
+        self,
+        community: CommunityRef,
+        member: MemberRef,
+        identity_hash: str,
+        *,
+        limit: int,
+        at: datetime,
+    ) -> bool:
+        """A verified account arriving in a community takes its identity's place there; when
+        every place is held by other accounts it is recorded as refused. True when placed."""
+        async with self._session(immediate=True) as session:
+            insert = self._insert(t.IdentityBinding)
+            placed = await identities.take_slot(
+                session, community, member, identity_hash, limit=limit, at=at, insert=insert
+            )
+            if not placed:
+                await identities.record_refusal(
+                    session, community, member, identity_hash, at=at, insert=insert
+                )
+            return placed
 
     async def revoke_verification(
-        self, member: MemberRef, *, by: str, reason: str, at: datetime
+        self,
+        member: MemberRef,
+        *,
+        by: str,
+        reason: str,
+        at: datetime,
+        community: CommunityRef | None = None,
     ) -> VerificationRecord | None:
-        """Mark a verification revoked; returns the record as it now stands, None if none."""
+        """Revoke the live verification and bar the account and its identity until a
+        moderator lifts it; returns the record as it now stands, None if none was live."""
+        async with self._session(immediate=True) as session:
+            return await identities.revoke(
+                session, member, by=by, reason=reason, at=at, community=community
+            )
+
+    async def lift_revocation(self, member: MemberRef, *, by: str, at: datetime) -> bool:
         async with self._session() as session:
-            row = (
-                await session.execute(
-                    select(t.Verification).where(
-                        t.Verification.network == member.network,
-                        t.Verification.account_id == member.id,
-                        t.Verification.revoked_at.is_(None),
-                    )
-                )
-            ).scalar_one_or_none()
-            if row is None:
-                return None
-            row.revoked_at, row.revoked_by, row.revoke_reason = at, by, reason
-            return _verification(row)
+            return await identities.lift(session, member, by=by, at=at)
+
+    async def active_revocation(
+        self, member: MemberRef, identity_hash: str = ""
+    ) -> RevocationRecord | None:
+        """The revocation barring this account (or, given, this identity), if any."""
+        row = await self._first(
+            identities.active_revocation(
+                member.network, account=member.id, identity_hash=identity_hash
+            )
+        )
+        return identities.revocation_record(row) if row is not None else None
 
     async def delete_verification(self, member: MemberRef) -> bool:
         async with self._session() as session:
@@ -241,31 +304,6 @@ class Store:
             )
         )
         return [str(r) for r in rows]
-
-    async def bind_identity(
-        self,
-        community: CommunityRef,
-        member: MemberRef,
-        identity_hash: str,
-        at: datetime,
-        *,
-        refused: bool = False,
-    ) -> None:
-        """Give the account its identity's place in the community, or record it was refused."""
-        stmt = self._insert(t.IdentityBinding).values(
-            network=member.network,
-            community_id=community.id,
-            account_id=member.id,
-            identity_hash=identity_hash,
-            refused=refused,
-            bound_at=at,
-        )
-        stmt = stmt.on_conflict_do_update(
-            index_elements=["network", "community_id", "account_id"],
-            set_={"identity_hash": identity_hash, "bound_at": at, "refused": refused},
-        )
-        async with self._session() as session:
-            await session.execute(stmt)
 
     async def is_refused(self, community: CommunityRef, member: MemberRef) -> bool:
         refused = await self._first(
@@ -717,13 +755,25 @@ class Store:
             for table, column in _MEMBER_COLUMNS:
                 if tables is not None and table.__tablename__ not in tables:
                     continue
-                if table is t.AuditEntry:
-                    continue
+                if table in (t.AuditEntry, t.Revocation):
+                    continue  # anonymised below, not deleted
                 result = await session.execute(
                     delete(table).where(
                         table.network == member.network,  # type: ignore[attr-defined]
                         getattr(table, column) == member.id,
                     )
+                )
+                removed += _rowcount(result)
+            if tables is None or t.Revocation.__tablename__ in tables:
+                # a revocation keeps barring the identity (a keyed hash), but no longer names
+                # the account
+                result = await session.execute(
+                    update(t.Revocation)
+                    .where(
+                        t.Revocation.network == member.network,
+                        t.Revocation.account_id == member.id,
+                    )
+                    .values(account_id="erased-" + cast_text(t.Revocation.id))
                 )
                 removed += _rowcount(result)
             if tables is None or t.AuditEntry.__tablename__ in tables:
@@ -757,8 +807,14 @@ _MEMBER_COLUMNS: tuple[tuple[type[t.Base], str], ...] = (
     (t.HeldItem, "sender_account"),
     (t.Report, "reporter_account"),
     (t.SenderNotice, "account_id"),
+    (t.Revocation, "account_id"),
     (t.AuditEntry, "actor"),
 )
+
+
+def cast_text(column: Any) -> Any:
+    """A column as text in SQL (to build a value from a row's own id)."""
+    return sql_cast(column, String)
 
 
 def _rowcount(result: Any) -> int:

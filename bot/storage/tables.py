@@ -21,6 +21,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
@@ -80,8 +81,11 @@ class Verification(Base):
 class IdentityBinding(Base):
     """Which accounts an identity holds in a community: enforces 'one identity, N accounts'.
 
-    A `refused` row records an account whose identity already held its limit when it arrived:
-    it does not count as verified there, and it takes no place in the count."""
+    Each account an identity verifies in a community takes one of its N numbered `slot`s, and
+    the database refuses a second holder of a slot (a unique index), so two processes racing to
+    verify two accounts with one identity cannot both succeed. A `refused` row (no slot) records
+    an account whose identity already held its limit when it arrived: it does not count as
+    verified there, and it takes no place in the count."""
 
     __tablename__ = "identity_bindings"
 
@@ -91,11 +95,53 @@ class IdentityBinding(Base):
     identity_hash: Mapped[str] = mapped_column(String(64))
     account_id: Mapped[str] = mapped_column(ID)
     refused: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    slot: Mapped[int | None] = mapped_column(Integer)
     bound_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
     __table_args__ = (
         UniqueConstraint("network", "community_id", "account_id"),
         Index(None, "network", "community_id", "identity_hash"),
+        Index(
+            "uq_identity_bindings_slot",
+            "network",
+            "community_id",
+            "identity_hash",
+            "slot",
+            unique=True,
+            sqlite_where=text("slot IS NOT NULL"),
+            postgresql_where=text("slot IS NOT NULL"),
+        ),
+    )
+
+
+class Revocation(Base):
+    """A moderator's revocation. It outlives the verification it ended (the member may
+    `unverify`, or erase the record): until a moderator lifts it, neither the account nor the
+    identity (keyed hash) can verify again, on this network."""
+
+    __tablename__ = "revocations"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    network: Mapped[str] = mapped_column(String(16))
+    account_id: Mapped[str] = mapped_column(ID)
+    identity_hash: Mapped[str] = mapped_column(String(64))
+    community_id: Mapped[str | None] = mapped_column(ID)
+    revoked_by: Mapped[str | None] = mapped_column(ID)
+    reason: Mapped[str] = mapped_column(Text)
+    revoked_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    lifted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    lifted_by: Mapped[str | None] = mapped_column(ID)
+
+    __table_args__ = (
+        Index(None, "network", "identity_hash"),
+        Index(
+            "uq_revocations_active_account",
+            "network",
+            "account_id",
+            unique=True,
+            sqlite_where=text("lifted_at IS NULL"),
+            postgresql_where=text("lifted_at IS NULL"),
+        ),
     )
 
 

@@ -29,7 +29,7 @@ from bot.config import ConfigError
 from bot.core import BotCore
 from bot.messages import accepted_words, date_words, each, either, in_words, method_words
 from bot.model import CommunityRef, MemberRef
-from bot.storage.records import PendingRecord, VerificationRecord
+from bot.storage.records import PendingRecord, RevocationRecord, VerificationRecord
 from bot.verification.identity import ServerKey, WeakKeyError
 from bot.verification.links import LinkClaims, LinkError, LinkProblem, LinkSigner
 from bot.verification.providers import Proof, VerificationFailed
@@ -153,7 +153,6 @@ class VerificationService:
             key, ttl=timedelta(minutes=config.identity.link_ttl_minutes), clock=core.clock
         )
         self._refresh = refresh_badges or self.refresh_badges
-        self._bind_lock = asyncio.Lock()  # conflict check + binding, per process
         self._resend_lock = asyncio.Lock()  # read-modify-write of the send counter
         self.oidc: OidcMethod | None = None
         self.email: EmailCodeMethod | None = None
@@ -583,28 +582,27 @@ class VerificationService:
         )
         if origin not in counts and (not counts or keeps_previous):
             return await self._not_enough(member, origin, proof, kept=keeps_previous)
-        async with self._bind_lock:
-            binds = proof.identity_hash is not None and proof.method != "moderator"
-            conflicts = (
-                await self._conflicts(member, counts, proof.identity_hash or "") if binds else []
-            )
-            if conflicts:
-                return await self._refuse_second_account(member, proof, conflicts)
-            now = self.now()
-            days = self.config.identity.expiry_days
-            record = VerificationRecord(
-                network=member.network,
-                account_id=member.id,
-                method=proof.method,
-                level=proof.level,
-                identity_hash=proof.identity_hash or "",
-                verified_at=now,
-                expires_at=now + timedelta(days=days) if days else None,
-            )
-            await self.core.cache.save_verification(record)
-            if binds and proof.identity_hash:
-                for community in counts:
-                    await self.core.cache.bind_identity(community, member, proof.identity_hash, now)
+        now = self.now()
+        days = self.config.identity.expiry_days
+        record = VerificationRecord(
+            network=member.network,
+            account_id=member.id,
+            method=proof.method,
+            level=proof.level,
+            identity_hash=proof.identity_hash or "",
+            verified_at=now,
+            expires_at=now + timedelta(days=days) if days else None,
+        )
+        stored = await self.core.cache.store_verification(
+            record,
+            counts,
+            limit=self.config.identity.max_accounts_per_identity,
+            bind=proof.identity_hash is not None and proof.method != "moderator",
+        )
+        if stored.revoked is not None:
+            return await self._refuse_revoked(member, origin, proof, stored.revoked)
+        if stored.full:
+            return await self._refuse_second_account(member, proof, stored.full)
         log.info("a member verified in %s (%s)", origin.id, proof.method)
         await self._audit(origin, member, "verified", member, f"{proof.method} {proof.level}")
         shown = list(await self._refresh(member))
@@ -635,18 +633,37 @@ class VerificationService:
         await self.core.execute(SendDirect(member, message))
         return Result(False, f"Not enough for {name}", message)
 
-    async def _conflicts(
-        self, member: MemberRef, shared: Sequence[CommunityRef], identity_hash: str
-    ) -> list[CommunityRef]:
-        limit = self.config.identity.max_accounts_per_identity
-        found: list[CommunityRef] = []
-        for community in shared:
-            holders = await self.core.store.accounts_for_identity(
-                member.network, community.id, identity_hash
+    async def _refuse_revoked(
+        self,
+        member: MemberRef,
+        origin: CommunityRef,
+        proof: Proof,
+        revocation: RevocationRecord,
+    ) -> Result:
+        """A revoked account, or another account with a revoked identity, stays unverified
+        until a moderator lifts the revocation. The other account is never named."""
+        adapter = self.core.adapter(member.network)
+        own = revocation.account_id == member.id
+        await self._audit(origin, member, "revoked_identity_refused", member, proof.method)
+        if not own:
+            done = method_words(self.config, proof.method, proof.level)
+            await self.core.execute(
+                NotifyModerators(
+                    origin,
+                    f"{adapter.display(member)} tried to verify ({done}) with an identity whose"
+                    " verification a moderator revoked. Nothing was stored.",
+                ),
+                actor=member,
             )
-            if len([a for a in holders if a != member.id]) >= limit:
-                found.append(community)
-        return found
+        message = (
+            "A moderator revoked your verification, so you cannot verify again until a"
+            " moderator lifts the revocation. Nothing was stored."
+            if own
+            else "A moderator revoked the verification of this identity, so it cannot verify"
+            " another account until a moderator lifts that. Nothing was stored."
+        )
+        await self.core.execute(SendDirect(member, message))
+        return Result(False, "Verification revoked", message)
 
     async def _refuse_second_account(
         self, member: MemberRef, proof: Proof, conflicts: Sequence[CommunityRef]
@@ -745,10 +762,10 @@ class VerificationService:
     async def revoke(
         self, member: MemberRef, *, by: MemberRef, reason: str, community: CommunityRef
     ) -> bool:
-        """A moderator's decision. The record stays, marked revoked, so the same identity cannot
-        simply verify another account in its place."""
+        """A moderator's decision. The record stays, marked revoked, and a revocation bars the
+        account and its identity from verifying again until a moderator lifts it."""
         record = await self.core.cache.revoke_verification(
-            member, by=by.id, reason=reason, at=self.now()
+            member, by=by.id, reason=reason, at=self.now(), community=community
         )
         if record is None:
             return False
@@ -758,7 +775,23 @@ class VerificationService:
             SendDirect(
                 member,
                 f"A moderator of {self.community_name(community)} revoked your verification:"
-                f" {reason}. Your Verified badge was removed.",
+                f" {reason}. Your Verified badge was removed, and you cannot verify again"
+                " unless a moderator lifts the revocation.",
+            )
+        )
+        return True
+
+    async def lift(self, member: MemberRef, *, by: MemberRef, community: CommunityRef) -> bool:
+        """End a revocation: the member (and their identity) may verify again."""
+        if not await self.core.store.lift_revocation(member, by=by.id, at=self.now()):
+            return False
+        await self._audit(community, by, "revocation_lifted", member, "")
+        prefix = self.core.adapter(member.network).capabilities.command_prefix
+        await self.core.execute(
+            SendDirect(
+                member,
+                f"A moderator of {self.community_name(community)} lifted the revocation of"
+                f" your verification. You may verify again with {prefix}verify.",
             )
         )
         return True

@@ -99,11 +99,55 @@ async def test_verification_roundtrip_revoke_and_delete(any_store: Store) -> Non
     revoked = await any_store.revoke_verification(ALICE, by="9", reason="abuse", at=NOW)
     assert revoked is not None and revoked.revoked_at == NOW and revoked.revoke_reason == "abuse"
     assert await any_store.revoke_verification(ALICE, by="9", reason="again", at=NOW) is None
-    await any_store.save_verification(record)  # re-verifying clears the revocation
-    fresh = await any_store.get_verification(ALICE)
-    assert fresh is not None and fresh.revoked_at is None
-    assert await any_store.delete_verification(ALICE)
+    assert await any_store.delete_verification(ALICE)  # the member's own unverify
     assert await any_store.get_verification(ALICE) is None
+
+
+async def test_a_revocation_sticks_to_account_and_identity_until_lifted(any_store: Store) -> None:
+    record = VerificationRecord("discord", ALICE.id, "oidc", "identity", "a" * 64, NOW)
+    assert (await any_store.store_verification(record, [GUILD], limit=1, bind=True)).ok
+    await any_store.revoke_verification(ALICE, by="9", reason="abuse", at=NOW, community=GUILD)
+    await any_store.delete_verification(ALICE)  # unverify does not end the revocation
+    again = await any_store.store_verification(record, [GUILD], limit=1, bind=True)
+    assert not again.ok and again.revoked is not None and again.revoked.reason == "abuse"
+    # another account cannot take the revoked identity's place either
+    bob = VerificationRecord("discord", BOB.id, "oidc", "identity", "a" * 64, NOW)
+    assert (await any_store.store_verification(bob, [GUILD], limit=1, bind=True)).revoked
+    assert await any_store.get_verification(BOB) is None
+    assert await any_store.lift_revocation(ALICE, by="9", at=NOW)
+    assert not await any_store.lift_revocation(ALICE, by="9", at=NOW)
+    assert (await any_store.store_verification(record, [GUILD], limit=1, bind=True)).ok
+
+
+async def test_an_identity_takes_at_most_its_places_and_a_full_one_stores_nothing(
+    any_store: Store,
+) -> None:
+    other = CommunityRef("discord", "555")
+    h = "b" * 64
+
+    def check(member: MemberRef) -> VerificationRecord:
+        return VerificationRecord("discord", member.id, "oidc", "identity", h, NOW)
+
+    carol, dave = MemberRef("discord", "1003"), MemberRef("discord", "1004")
+    assert (await any_store.store_verification(check(ALICE), [GUILD], limit=2, bind=True)).ok
+    assert (await any_store.store_verification(check(BOB), [GUILD], limit=2, bind=True)).ok
+    # verifying again keeps one's own place
+    assert (await any_store.store_verification(check(ALICE), [GUILD], limit=2, bind=True)).ok
+    full = await any_store.store_verification(check(carol), [other, GUILD], limit=2, bind=True)
+    assert full.full == (GUILD,)
+    # all or nothing: no record, and no place taken in the community that had room
+    assert await any_store.get_verification(carol) is None
+    assert await any_store.accounts_for_identity("discord", other.id, h) == []
+    # an account that arrives later is recorded as refused, taking no place
+    assert not await any_store.take_identity_place(GUILD, dave, h, limit=2, at=NOW)
+    assert await any_store.is_refused(GUILD, dave)
+    assert sorted(await any_store.accounts_for_identity("discord", GUILD.id, h)) == sorted(
+        [ALICE.id, BOB.id]
+    )
+    # when one leaves (unverify), a place opens
+    await any_store.delete_verification(BOB)
+    assert await any_store.take_identity_place(GUILD, dave, h, limit=2, at=NOW)
+    assert not await any_store.is_refused(GUILD, dave)
 
 
 async def test_pending_checks_are_single_use_and_expire(any_store: Store) -> None:
@@ -155,7 +199,8 @@ async def test_export_and_erase_cover_every_table(any_store: Store) -> None:
     await any_store.save_verification(
         VerificationRecord("discord", ALICE.id, "oidc", "identity", "a" * 64, NOW)
     )
-    await any_store.bind_identity(GUILD, ALICE, "a" * 64, NOW)
+    assert await any_store.take_identity_place(GUILD, ALICE, "a" * 64, limit=1, at=NOW)
+    await any_store.revoke_verification(ALICE, by="9", reason="abuse", at=NOW)
     await any_store.set_filter(GUILD, ALICE, FilterLevel.ALL, NOW)
     await any_store.audit(
         network="discord",
@@ -170,9 +215,13 @@ async def test_export_and_erase_cover_every_table(any_store: Store) -> None:
     assert (
         exported["verifications"] and exported["member_filters"] and exported["identity_bindings"]
     )
+    assert exported["revocations"][0]["reason"] == "abuse"
     assert await any_store.erase_member(ALICE) >= 3
     after = await any_store.export_member(ALICE)
     assert all(rows == [] for rows in after.values())
+    # the revocation no longer names the account, but still bars the identity
+    barred = await any_store.active_revocation(MemberRef("discord", "999"), "a" * 64)
+    assert barred is not None and barred.account_id.startswith("erased-")
 
 
 async def test_deciding_facts_cost_no_queries_once_the_cache_is_warm(store: Store) -> None:

@@ -227,3 +227,34 @@ async def test_without_methods_the_commands_say_so(store: Store) -> None:
         assert "not set up on this bot" in adapter.last_reply()
     finally:
         await core.stop()
+
+
+async def test_a_revocation_sticks_until_a_moderator_lifts_it(h: Harness) -> None:
+    identity = "r" * 64
+    proof = Proof(method="oidc", level="account", identity_hash=identity)
+    assert (await h.service.complete(ALICE, SPACE, proof)).ok
+    await h.command("revoke", ALICE.id, "sold", "the", "account", member=MOD, role=Role.MODERATOR)
+    # running verify again is refused at once, and a check finished anyway stores nothing
+    assert "cannot verify again until a moderator lifts" in await h.command("verify", member=ALICE)
+    again = await h.service.complete(ALICE, SPACE, proof)
+    assert not again.ok and again.title == "Verification revoked"
+    assert not [b for b in h.adapter.badges if b[0] == ALICE]
+    # unverify does not wash it away, and the identity cannot move to another account
+    await h.command("unverify", member=ALICE)
+    assert not (await h.service.complete(ALICE, SPACE, proof)).ok
+    h.adapter.members[BOB] = {SPACE}
+    other = await h.service.complete(BOB, SPACE, proof)
+    assert not other.ok and "cannot verify another account" in other.message
+    assert ALICE.id not in h.directs_to(BOB)[-1]  # the other account is never named
+    assert (BOB, SPACE) not in h.adapter.badges
+    whois = await h.command("whois", ALICE.id, member=MOD, role=Role.MODERATOR)
+    assert "A revocation is in force (sold the account)" in whois
+    # a moderator lifts it; the member may verify again
+    lifted = await h.command("lift", ALICE.id, member=MOD, role=Role.MODERATOR)
+    assert "lifted the revocation of @alice:hs" in lifted
+    assert "You may verify again" in h.directs_to(ALICE)[-1]
+    assert (await h.service.complete(ALICE, SPACE, proof)).ok
+    assert (ALICE, SPACE) in h.adapter.badges
+    assert "no revocation to lift" in await h.command(
+        "lift", ALICE.id, member=MOD, role=Role.MODERATOR
+    )
