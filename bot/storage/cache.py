@@ -9,6 +9,7 @@ processes' caches apply (see `bot.storage.invalidation`).
 
 from __future__ import annotations
 
+import asyncio
 from collections import OrderedDict, deque
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
@@ -26,12 +27,20 @@ _MISSING = object()
 Invalidate = Callable[[str, tuple[str, ...]], Awaitable[None]]
 
 
+class LoadAbandoned(Exception):
+    """The load another caller was waiting for did not finish (it was cancelled)."""
+
+
 class LRU(Generic[K, V]):
-    """A bounded map that forgets the least recently used entry first."""
+    """A bounded map that forgets the least recently used entry first.
+
+    Loads are shared: callers missing the same key at the same time wait for one load instead
+    of each sending a query (a burst of events from one sender costs one query, not thousands)."""
 
     def __init__(self, size: int) -> None:
         self.size = size
         self._data: OrderedDict[K, V] = OrderedDict()
+        self._loading: dict[K, asyncio.Future[V]] = {}
         self.hits = 0
         self.misses = 0
 
@@ -48,19 +57,44 @@ class LRU(Generic[K, V]):
     async def get_or_load(self, key: K, load: Callable[[], Awaitable[V]]) -> V:
         """The cached value, or (on a miss) the loaded one, remembered; absence is cached too."""
         found = self.get(key)
-        if found is _MISSING:
+        if found is not _MISSING:
+            return found  # type: ignore[return-value]
+        pending = self._loading.get(key)
+        if pending is not None:
+            try:
+                return await asyncio.shield(pending)
+            except LoadAbandoned:
+                return await self.get_or_load(key, load)
+        return await self._load(key, load)
+
+    async def _load(self, key: K, load: Callable[[], Awaitable[V]]) -> V:
+        future: asyncio.Future[V] = asyncio.get_running_loop().create_future()
+        self._loading[key] = future
+        try:
             value = await load()
+        except BaseException as exc:
+            error = LoadAbandoned() if isinstance(exc, asyncio.CancelledError) else exc
+            future.set_exception(error)
+            future.exception()  # waiters, if any, get it; nobody has to
+            raise
+        finally:
+            fresh = self._loading.get(key) is future  # not overtaken by a write meanwhile
+            if fresh:
+                del self._loading[key]
+        if fresh:
             self.put(key, value)
-            return value
-        return found  # type: ignore[return-value]
+        future.set_result(value)
+        return value
 
     def put(self, key: K, value: V) -> None:
+        self._loading.pop(key, None)  # a load under way may read what this replaces
         self._data[key] = value
         self._data.move_to_end(key)
         while len(self._data) > self.size:
             self._data.popitem(last=False)
 
     def drop(self, key: K) -> None:
+        self._loading.pop(key, None)
         self._data.pop(key, None)
 
     def clear(self) -> None:

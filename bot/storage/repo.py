@@ -6,6 +6,7 @@ return, so a caller that answers a person afterwards has made what it promised d
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -67,6 +68,14 @@ def _enable_sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     dbapi_connection.isolation_level = None
 
 
+def _pool_capacity(engine: AsyncEngine) -> int:
+    """How many connections the pool can hand out at once (its size plus overflow)."""
+    pool = engine.pool
+    size = getattr(pool, "size", lambda: 5)()
+    overflow = max(0, int(getattr(pool, "_max_overflow", 0)))
+    return max(1, int(size) + overflow)
+
+
 def _begin_sqlite(connection: Any) -> None:
     mode = connection.get_execution_options().get(SQLITE_BEGIN, "")
     connection.exec_driver_sql(f"BEGIN {mode}".strip())
@@ -74,12 +83,17 @@ def _begin_sqlite(connection: Any) -> None:
 
 class Store:
     """Owns the engine. `statements` counts every SQL statement sent (tests use it to prove the
-    hot path issues none once the cache is warm)."""
+    hot path issues none once the cache is warm).
+
+    Work waits for a free connection here, in an unbounded asyncio queue, never in the
+    connection pool (whose wait times out after 30 s): a burst of thousands of events on a cold
+    cache is then slow for a moment, not dropped."""
 
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
         self.statements = 0
         self._sessions = async_sessionmaker(engine, expire_on_commit=False)
+        self._connections = asyncio.Semaphore(_pool_capacity(engine))
         event.listen(engine.sync_engine, "before_cursor_execute", self._count)
 
     @classmethod
@@ -105,7 +119,7 @@ class Store:
     async def ping(self) -> bool:
         """True when the database answers; used by /healthz."""
         try:
-            async with self.engine.connect() as conn:
+            async with self._connections, self.engine.connect() as conn:
                 await conn.exec_driver_sql("SELECT 1")
             return True
         except Exception:
@@ -116,7 +130,7 @@ class Store:
     async def _session(self, *, immediate: bool = False) -> AsyncIterator[AsyncSession]:
         """One transaction. `immediate`: on SQLite, take the write lock at the start, so a
         transaction that reads before it writes waits its turn instead of failing midway."""
-        async with self._sessions() as session, session.begin():
+        async with self._connections, self._sessions() as session, session.begin():
             if immediate:
                 await session.connection(execution_options={SQLITE_BEGIN: "IMMEDIATE"})
             yield session
@@ -127,11 +141,11 @@ class Store:
         return dialect_insert(table)
 
     async def _first(self, query: Select[Any]) -> Any:
-        async with self._sessions() as session:
+        async with self._connections, self._sessions() as session:
             return (await session.execute(query)).scalars().first()
 
     async def _all(self, query: Select[Any]) -> Sequence[Any]:
-        async with self._sessions() as session:
+        async with self._connections, self._sessions() as session:
             rows: Sequence[Any] = (await session.execute(query)).scalars().all()
             return rows
 
@@ -732,7 +746,7 @@ class Store:
     async def export_member(self, member: MemberRef) -> dict[str, list[dict[str, Any]]]:
         """Everything stored about an account, as plain data (the member's copy)."""
         exported: dict[str, list[dict[str, Any]]] = {}
-        async with self._sessions() as session:
+        async with self._connections, self._sessions() as session:
             for table, column in _MEMBER_COLUMNS:
                 rows = (
                     await session.execute(
@@ -792,7 +806,7 @@ class Store:
     async def count_rows(self, table_name: str) -> int:
         """Row count of one table (health output and tests)."""
         table = t.Base.metadata.tables[table_name]
-        async with self._sessions() as session:
+        async with self._connections, self._sessions() as session:
             return int(
                 (await session.execute(select(func.count()).select_from(table))).scalar_one()
             )
