@@ -36,6 +36,7 @@ from bot.verification.providers import Proof, VerificationFailed
 from bot.verification.providers.email_code import CodeState, EmailCodeMethod
 from bot.verification.providers.moderator import ModeratorReview
 from bot.verification.providers.oidc import CALLBACK_PATH, OidcMethod
+from bot.verification.titles import failure_title
 
 log = logging.getLogger(__name__)
 
@@ -85,11 +86,13 @@ class Redirect:
 
 @dataclass(frozen=True, slots=True)
 class CodeSent:
-    """Show the code page for `check_id` with `message` (a problem, when `problem`)."""
+    """Show the code page for `check_id` with `message` (a problem, when `problem`, whose
+    stable code is `reason`: "wrong_code", "code_expired", "smtp", ...)."""
 
     check_id: str
     message: str
     problem: bool = False
+    reason: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -218,8 +221,8 @@ class VerificationService:
                     f"Sign in with {name}",
                     f"{name} tells the bot a fixed account number for you and, where it does,"
                     " how thoroughly it checked who you are.",
-                    "A keyed fingerprint of that number, the method, the level and the dates."
-                    " No name, e-mail address or document.",
+                    "A scrambled code made from that number, which cannot be turned back into"
+                    " it; how you verified; and the dates. No name, e-mail address or document.",
                 )
             )
         if "email_code" in accepted and self.email is not None:
@@ -228,8 +231,8 @@ class VerificationService:
                     "email_code",
                     f"Get a code at your {self.email.domains_text} e-mail address",
                     "You type your address; the bot mails a 6-digit code to it.",
-                    "A keyed fingerprint of the address (not the address), the method, the level"
-                    " and the dates.",
+                    "A scrambled code made from the address (not the address itself), which"
+                    " cannot be turned back into it; how you verified; and the dates.",
                     needs_address=True,
                 )
             )
@@ -239,7 +242,7 @@ class VerificationService:
                     "moderator",
                     "Ask a moderator to review your account",
                     "The moderators of this community see your account and decide.",
-                    "Only the decision, the level and the dates.",
+                    "Only the decision and the dates.",
                 )
             )
         return tuple(choices)
@@ -358,7 +361,7 @@ class VerificationService:
         try:
             await self._deliver(rid, state, address, code, claims.community)
         except VerificationFailed as exc:  # the check exists: offer to send again from its page
-            return CodeSent(check_id, str(exc), problem=True)
+            return CodeSent(check_id, str(exc), problem=True, reason=exc.reason)
         return CodeSent(check_id, self._sent_message(address))
 
     def _sent_message(self, address: str) -> str:
@@ -465,7 +468,7 @@ class VerificationService:
             proof = self.email.check(rid, counted, code)
         except VerificationFailed as exc:
             if exc.reason != "locked":
-                return CodeSent(check_id, str(exc), problem=True)
+                return CodeSent(check_id, str(exc), problem=True, reason=exc.reason)
             await self.core.store.consume_pending(rid, self.now())
             return await self._failed(record, exc)
         record = await self._take(rid, browser, "email_code")
@@ -513,17 +516,15 @@ class VerificationService:
     async def _failed(self, record: PendingRecord, failure: VerificationFailed) -> Result:
         """Nothing is stored; the person is told on the page and privately. The page's title
         names the problem (titles.py keeps every such title in one place)."""
-        from bot.verification.titles import failure_title
-
         log.info(
-            "%s check for %s failed: %s (%s)",
+            "a %s check in %s failed: %s (%s)",
             record.method,
-            record.account_id,
+            record.community_id,
             failure.reason,
             failure.detail,
         )
         await self.core.execute(
-            SendDirect(record.member, f"Your verification did not succeed: {failure}")
+            SendDirect(record.member, f"Your verification did not succeed. {failure}")
         )
         return Result(False, failure_title(failure.reason), str(failure))
 

@@ -135,7 +135,7 @@ async def start_method(request: web.Request) -> web.StreamResponse:
         raise web.HTTPSeeOther(started.url)
     if isinstance(started, CodeSent):
         # The only problem when starting is a code that could not be sent: offer to resend.
-        reason = "smtp" if started.problem else ""
+        reason = (started.reason or "smtp") if started.problem else ""
         title = failure_title(reason) if reason else "Enter your code"
         return _code_page(pages, started, browser, title=title, reason=reason, address=address)
     return pages.result(started)
@@ -195,7 +195,8 @@ async def submit_code(request: web.Request) -> web.Response:
     except StaleCheck as exc:
         return _stale(pages, exc)
     if isinstance(outcome, CodeSent):
-        return _code_page(pages, outcome, browser, title=CODE_REFUSED_TITLE, problem_at="code")
+        title = failure_title(outcome.reason) if outcome.reason else CODE_REFUSED_TITLE
+        return _code_page(pages, outcome, browser, title=title, problem_at="code")
     return pages.result(outcome)
 
 

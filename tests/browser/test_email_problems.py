@@ -21,12 +21,23 @@ async def test_wrong_code_is_shown_at_the_code_field(
     await ask_for_code(member, await site.link(), "ann@example.org")
     right = smtp_server.last_code()
     await enter_code(member, wrong(right), "wrong code")
-    assert await member.heading() == "Code not accepted"
+    assert await member.heading() == "Wrong code"
     focused = await member.focused()
     assert focused["id"] == "code" and focused["invalid"] == "true"
     assert focused["described"] == "That code is wrong. 2 attempts left."
     await enter_code(member, right, "verified")
     assert await member.heading() == "You are verified"
+
+
+async def test_an_expired_code_is_named_and_a_new_one_offered(
+    member: Member, site: Harness, smtp_server: SmtpCapture
+) -> None:
+    await ask_for_code(member, await site.link(), "ann@example.org")
+    site.clock.offset += timedelta(minutes=11)  # codes last 10 minutes
+    await enter_code(member, smtp_server.last_code(), "expired code")
+    assert await member.heading() == "Code expired"
+    focused = await member.focused()
+    assert focused["id"] == "code" and "Ask for a new one below" in focused["described"]
 
 
 async def test_too_many_wrong_codes_end_the_check(
