@@ -20,7 +20,10 @@ from bot.model import (
 
 @dataclass(frozen=True, slots=True)
 class Allow:
-    """Nothing to do; kept so a decision can be logged and tested as an explicit outcome."""
+    """Nothing to do; kept so a decision can be logged and tested as an explicit outcome.
+    `why` names a decision taken without every fact (see `policy.UNKNOWN_AUTHOR`)."""
+
+    why: str = ""
 
 
 @dataclass(frozen=True, slots=True)

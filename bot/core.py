@@ -297,6 +297,8 @@ class BotCore:
     async def execute(self, action: act.Action, *, actor: MemberRef | None = None) -> bool:
         """Perform one action (or, in a dry run, log and audit it). True when it took effect."""
         if isinstance(action, act.Allow):
+            if action.why:
+                self.metrics.count("decisions.allowed_without_facts")
             return True
         description = act.describe(action)
         if self.dry_run:

@@ -152,6 +152,8 @@ class MessagePosted:
     is_direct: bool = False  # a direct-message room/channel with the bot
     at: datetime | None = None
     parent_channel_id: str | None = None  # a thread's parent channel, whose policy it follows
+    # a reply whose target's author the adapter could not find out (deleted, not visible)
+    reply_author_unknown: bool = False
 
     @property
     def community(self) -> CommunityRef:
@@ -166,6 +168,7 @@ class ReactionAdded:
     message_author: MemberRef | None = None
     reaction_id: str | None = None  # Matrix: the reaction event id; Discord: None
     at: datetime | None = None
+    author_unknown: bool = False  # the message's author could not be found out
 
     @property
     def community(self) -> CommunityRef:

@@ -27,6 +27,10 @@ Semantics (the same on every network):
   An admin-policy removal takes precedence over member filters: the interaction is removed, not
   held, and the sender is told why (within the cooldown).
 * Direct-message rooms with the bot are outside any community policy.
+* **Cannot know.** When the adapter could not find out whose message a reply or reaction
+  touches (the message was deleted or is out of the bot's sight, after a memory lookup and a
+  fetch), no member filter can apply to that relation: the interaction is allowed, as the
+  explicit outcome `Allow(why=UNKNOWN_AUTHOR)`, which is counted. Admin policy still applies.
 """
 
 from __future__ import annotations
@@ -67,6 +71,8 @@ HELD_RELATIONS: dict[FilterLevel, frozenset[Relation]] = {
         {Relation.REPLY, Relation.MENTION, Relation.REACTION, Relation.THREAD_POST}
     ),
 }
+
+UNKNOWN_AUTHOR = "the member it addresses cannot be known"
 
 # When one interaction touches a member in several ways, the hold names the most direct one.
 _RELATION_RANK = (Relation.REPLY, Relation.MENTION, Relation.REACTION, Relation.THREAD_POST)
@@ -328,7 +334,10 @@ def decide(
             )
         )
     if not holds:
-        return [Allow()]
+        unknown = (
+            event.author_unknown if isinstance(event, ReactionAdded) else event.reply_author_unknown
+        )
+        return [Allow(UNKNOWN_AUTHOR if unknown else "")]
     relation = min((h.relation for h in holds), key=_RELATION_RANK.index)
     reason = f"{_WHOM[relation]} limits replies, mentions and reactions from unverified accounts"
     removal = _remove(event, "held by a member's filter for unverified accounts")

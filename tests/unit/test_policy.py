@@ -400,3 +400,17 @@ def test_a_held_message_is_always_removed_exactly_once(
     if withheld:  # one removal, carried by the hold itself, and no other
         assert len(withheld) == 1 and isinstance(withheld[0].removal, RemoveMessage)
         assert not any(isinstance(a, RemoveMessage) for a in actions)
+
+
+def test_an_author_that_cannot_be_known_is_an_explicit_allowed_decision() -> None:
+    """A reply or reaction whose target's author could not be found out is allowed, said so."""
+    message = MessageRef(CHANNEL, "$event")
+    reply = MessagePosted(message, actor("unverified"), text="hi", reply_author_unknown=True)
+    reaction = ReactionAdded(message, actor("unverified"), "👍", author_unknown=True)
+    for event in (reply, reaction):
+        assert run(event, FilterLevel.ALL, state="unverified") == [Allow(policy.UNKNOWN_AUTHOR)]
+        # an admin policy still applies: what it forbids is removed whoever was addressed
+        removed = run(
+            event, FilterLevel.ALL, state="unverified", community_policy=UnverifiedPolicy.READ_ONLY
+        )
+        assert isinstance(removed[0], RemoveMessage | RemoveReaction)
