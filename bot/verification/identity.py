@@ -75,3 +75,9 @@ def identity_hash(key: ServerKey, issuer: str, subject: str) -> str:
 
 # The "issuer" under which e-mail identities are hashed: a person proven by owning an address.
 EMAIL_ISSUER = "mailto:"
+
+
+def same(given: str, expected: str) -> bool:
+    """Constant-time comparison of two texts, whatever a person typed: `hmac.compare_digest`
+    raises on `str` that is not ASCII, which would turn odd input into a crash."""
+    return hmac.compare_digest(given.encode("utf-8", "replace"), expected.encode("utf-8"))

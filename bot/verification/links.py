@@ -15,7 +15,6 @@ from __future__ import annotations
 import base64
 import binascii
 import enum
-import hmac
 import json
 import secrets
 from collections.abc import Callable
@@ -24,7 +23,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 from bot.model import NETWORKS, CommunityRef, MemberRef, Network
-from bot.verification.identity import ServerKey
+from bot.verification.identity import ServerKey, same
 
 Clock = Callable[[], datetime]
 
@@ -146,7 +145,7 @@ class LinkSigner:
         if len(token) > _MAX_TOKEN_LENGTH or token.count(".") != 1:
             raise LinkError(LinkProblem.TAMPERED)
         body, signature = token.split(".")
-        if not hmac.compare_digest(self._sign(body), signature):
+        if not same(signature, self._sign(body)):
             raise LinkError(LinkProblem.TAMPERED)
         try:
             payload = json.loads(_b64decode(body))

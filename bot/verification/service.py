@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import hmac
 import logging
 import secrets
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -30,10 +29,10 @@ from bot.core import BotCore
 from bot.messages import accepted_words, date_words, each, either, in_words, method_words
 from bot.model import CommunityRef, MemberRef
 from bot.storage.records import PendingRecord, RevocationRecord, VerificationRecord
-from bot.verification.identity import ServerKey, WeakKeyError
+from bot.verification.identity import ServerKey, WeakKeyError, same
 from bot.verification.links import LinkClaims, LinkError, LinkProblem, LinkSigner
 from bot.verification.providers import Proof, VerificationFailed
-from bot.verification.providers.email_code import CodeState, EmailCodeMethod
+from bot.verification.providers.email_code import CodeState, EmailCodeMethod, parse_address
 from bot.verification.providers.moderator import ModeratorReview
 from bot.verification.providers.oidc import CALLBACK_PATH, OidcMethod
 from bot.verification.titles import failure_title
@@ -368,7 +367,8 @@ class VerificationService:
         assert self.email is not None
         minutes = self.email.settings.code_ttl_minutes
         return (
-            f"A 6-digit code is on its way to {address.strip()}. Enter it below within"
+            f"A 6-digit code is on its way to {parse_address(address).mail_to}. Enter it"
+            " below within"
             f" {minutes} minutes."
         )
 
@@ -424,16 +424,19 @@ class VerificationService:
     # --- finishing a method -----------------------------------------------------------------
 
     async def _take(self, rid: str, browser: str | None, method: str) -> PendingRecord:
-        """Fetch an open check and use it up (single use); refuse anything else."""
+        """Use up an open check, then make sure it is the one expected, from this browser.
+
+        Used up first, whoever presents it: a leaked callback tried from another browser is
+        burnt, so it can never be replayed later, from any browser (the member starts again)."""
+        if not await self.core.store.consume_pending(rid, self.now()):
+            raise StaleCheck(f"{method} check {rid[:12]} already used, expired or unknown")
         record = await self.core.store.get_pending(rid)
         if record is None or record.method != method:
             raise StaleCheck(f"no {method} check {rid[:12]}")
-        if browser is not None and not hmac.compare_digest(
+        if browser is not None and not same(
             str(record.state.get("browser", "")), browser_tag(browser)
         ):
             raise StaleCheck(f"{method} check {rid[:12]} was started in another browser")
-        if not await self.core.store.consume_pending(rid, self.now()):
-            raise StaleCheck(f"{method} check {rid[:12]} already used or expired")
         return record
 
     async def oidc_callback(self, params: Mapping[str, str], *, browser: str) -> Result:
@@ -495,7 +498,7 @@ class VerificationService:
             or record.method != "email_code"
             or record.used_at is not None
             or record.expires_at <= self.now()
-            or not hmac.compare_digest(str(record.state.get("browser", "")), browser_tag(browser))
+            or not same(str(record.state.get("browser", "")), browser_tag(browser))
         ):
             raise StaleCheck(f"no open e-mail check {rid[:12]} for this browser")
         return record

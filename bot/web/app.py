@@ -53,7 +53,7 @@ async def _friendly_failures(
     try:
         return await handler(request)
     except FormRejected as exc:
-        log.info("refused a form post to %s: %s", request.path, exc.reason)
+        log.info("refused a form post to %s: %s", _route(request), exc.reason)
         return pages.rejected(exc)
     except web.HTTPNotFound:
         # A link cut short in a chat client lands here: say so in words, not "404: Not Found".
@@ -64,8 +64,15 @@ async def _friendly_failures(
         raise
     except Exception:
         # A bug or an outage must still end in a page a person understands.
-        log.exception("web request %s %s failed", request.method, request.path)
+        log.exception("web request %s %s failed", request.method, _route(request))
         return pages.failure(failure_title("internal"), INTERNAL, status=500)
+
+
+def _route(request: web.Request) -> str:
+    """The page's route, not its address: a link's token or a check id in a log line would let
+    whoever reads the log finish someone else's check."""
+    resource = request.match_info.route.resource
+    return resource.canonical if resource is not None else "(unknown page)"
 
 
 async def healthz(request: web.Request) -> web.Response:

@@ -8,7 +8,6 @@ opaque `null` — is refused as well (see the referrer policy in bot/web/app.py)
 
 from __future__ import annotations
 
-import hmac
 import secrets
 from pathlib import Path
 from typing import Any, Final
@@ -18,6 +17,7 @@ import jinja2
 from aiohttp import web
 
 from bot.core import BotCore
+from bot.verification.identity import same
 from bot.verification.service import Result, VerificationService
 from bot.verification.titles import failure_title
 
@@ -124,6 +124,6 @@ class Pages:
             raise FormRejected("no_cookie")
         form = {k: v for k, v in (await request.post()).items() if isinstance(v, str)}
         expected = self.csrf(browser, request.path)
-        if not hmac.compare_digest(form.get("csrf", ""), expected):
+        if not same(form.get("csrf", ""), expected):
             raise FormRejected("form_expired")
         return browser, form

@@ -221,9 +221,9 @@ async def resend_code(request: web.Request) -> web.Response:
 
 async def oidc_callback(request: web.Request) -> web.Response:
     pages, service = _pages(request), _service(request)
-    browser = pages.browser(request)
-    if browser is None:
-        return _stale(pages, StaleCheck("callback without the browser cookie"), status=400)
+    # Without our cookie this is another browser: the service still uses the callback up (so
+    # a leaked one can never be replayed), then refuses it.
+    browser = pages.browser(request) or ""
     params = {k: v for k, v in request.query.items()}
     try:
         result = await service.oidc_callback(params, browser=browser)

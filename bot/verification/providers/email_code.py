@@ -8,7 +8,6 @@ the identity), and a keyed hash of the code bound to the check.
 
 from __future__ import annotations
 
-import hmac
 import logging
 import re
 import secrets
@@ -21,7 +20,7 @@ from typing import Any, Final
 import aiosmtplib
 
 from bot.config import EmailCodeSettings
-from bot.verification.identity import EMAIL_ISSUER, ServerKey
+from bot.verification.identity import EMAIL_ISSUER, ServerKey, same
 from bot.verification.providers import Proof, VerificationFailed
 
 log = logging.getLogger(__name__)
@@ -32,24 +31,55 @@ _SMTP_TIMEOUT = 15.0
 # Letters, digits and the punctuation real addresses use; no spaces, quotes or control characters
 # (which could smuggle headers into the message).
 _LOCAL_PART = re.compile(r"^[a-z0-9!#$%&'*/=?^_`{|}~.+-]{1,64}$")
+_DOMAIN = re.compile(
+    r"^(?=.{1,253}$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)+$"
+)
 
 
-def normalise_address(address: str) -> tuple[str, str]:
-    """(normalised address, domain); raises VerificationFailed for anything not an address.
+@dataclass(frozen=True, slots=True)
+class Address:
+    """An address read once: what is mailed (`mail_to`) is exactly what was checked, and
+    `identity` is the form that stands for the mailbox (lower case, no `+tag`)."""
 
-    Lower-cased, and a `+tag` is dropped, because mail for `ann+1@` and `ann+2@` reaches the same
-    mailbox and one mailbox must not count as several people.
+    mail_to: str
+    identity: str
+    domain: str
+
+
+def parse_address(address: str) -> Address:
+    """Read what a person typed; raises VerificationFailed for anything not an address.
+
+    Only ASCII is accepted (a Unicode look-alike such as the Kelvin sign lower-cases to a plain
+    "k", which would be checked as one address and mailed as another). The domain loses a
+    trailing dot and the case of letters; the local part is mailed as typed. For the identity a
+    `+tag` is dropped, because mail for `ann+1@` and `ann+2@` reaches one mailbox, and one
+    mailbox must not count as several people.
     """
-    text = address.strip().lower()
+    text = address.strip()
     local, at, domain = text.rpartition("@")
-    if not at or not _LOCAL_PART.match(local) or ".." in local or local.startswith("."):
+    domain = domain.lower().rstrip(".")
+    folded = local.lower()
+    if (
+        not text.isascii()
+        or not at
+        or not _LOCAL_PART.match(folded)
+        or ".." in folded
+        or folded.startswith(".")
+        or folded.endswith(".")
+        or not _DOMAIN.match(domain)
+    ):
         raise VerificationFailed(
             "That does not look like an e-mail address. Check it and try again.",
             reason="address",
         )
-    local = local.split("+", 1)[0] or local
-    domain = domain.rstrip(".")
-    return f"{local}@{domain}", domain
+    mailbox = folded.split("+", 1)[0] or folded
+    return Address(f"{local}@{domain}", f"{mailbox}@{domain}", domain)
+
+
+def normalise_address(address: str) -> tuple[str, str]:
+    """(the identity form of the address, its domain); see `parse_address`."""
+    parsed = parse_address(address)
+    return parsed.identity, parsed.domain
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,7 +183,7 @@ class EmailCodeMethod:
     def message(self, address: str, code: str, community_name: str) -> EmailMessage:
         msg = EmailMessage()
         msg["From"] = self.settings.sender
-        msg["To"] = address.strip()
+        msg["To"] = parse_address(address).mail_to  # exactly the address that was checked
         msg["Subject"] = f"Your verification code: {code}"
         msg.set_content(
             f"Your code to verify in {community_name} is:\n\n    {code}\n\n"
@@ -180,11 +210,13 @@ class EmailCodeMethod:
                 timeout=_SMTP_TIMEOUT,
             )
         except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
-            log.warning("could not send a verification code: %r", exc)
+            # The server's answer can quote the recipient: log only its kind and code.
+            problem = f"{type(exc).__name__} {getattr(exc, 'code', '')}".strip()
+            log.warning("could not send a verification code: %s", problem)
             raise VerificationFailed(
                 "The code could not be sent just now. Please try again in a few minutes.",
                 reason="smtp",
-                detail=f"SMTP to {settings.smtp_host}:{settings.smtp_port} failed: {exc!r}",
+                detail=f"SMTP to {settings.smtp_host}:{settings.smtp_port} failed: {problem}",
             ) from exc
 
     def unsent(self, state: CodeState) -> CodeState:
@@ -210,7 +242,7 @@ class EmailCodeMethod:
             )
         given = re.sub(r"\s", "", code)
         if not (given.isascii() and given.isdigit() and len(given) == CODE_DIGITS) or not (
-            hmac.compare_digest(self._code_hash(check_id, given), state.code_hash)
+            same(self._code_hash(check_id, given), state.code_hash)
         ):
             left = limit - state.attempts
             if left <= 0:

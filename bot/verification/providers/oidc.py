@@ -133,6 +133,21 @@ class OidcStart:
     code_verifier: str
 
 
+async def read_capped(resp: aiohttp.ClientResponse, limit: int) -> bytes | None:
+    """The whole body, read to its end (chunked or not), or None once it passes `limit` bytes.
+
+    `StreamReader.read(n)` returns what is buffered so far, not n bytes: a large or slowly
+    chunked JWKS would arrive cut short and look like a broken provider."""
+    if resp.content_length is not None and resp.content_length > limit:
+        return None
+    body = bytearray()
+    async for chunk in resp.content.iter_chunked(64 * 1024):
+        body += chunk
+        if len(body) > limit:
+            return None
+    return bytes(body)
+
+
 def pkce_challenge(verifier: str) -> str:
     """RFC 7636 S256: BASE64URL(SHA256(verifier)) without padding."""
     digest = hashlib.sha256(verifier.encode("ascii")).digest()
@@ -315,15 +330,15 @@ class OidcMethod:
     async def _get_json(self, url: str) -> dict[str, Any]:
         try:
             async with self._session().get(url, timeout=_HTTP_TIMEOUT) as resp:
-                body = await resp.content.read(_MAX_RESPONSE_BYTES + 1)
+                body = await read_capped(resp, _MAX_RESPONSE_BYTES)
                 if resp.status != 200:
                     raise self._unreachable(f"GET {url} answered {resp.status}")
         except (aiohttp.ClientError, TimeoutError) as exc:
-            raise self._unreachable(f"GET {url} failed: {exc!r}") from exc
+            raise self._unreachable(f"GET {url} failed: {type(exc).__name__}") from exc
         return self._parse_json(url, body)
 
-    def _parse_json(self, url: str, body: bytes) -> dict[str, Any]:
-        if len(body) > _MAX_RESPONSE_BYTES:
+    def _parse_json(self, url: str, body: bytes | None) -> dict[str, Any]:
+        if body is None:
             raise self._unreachable(f"{url} answered more than {_MAX_RESPONSE_BYTES} bytes")
         try:
             data = json.loads(body)
@@ -485,10 +500,10 @@ class OidcMethod:
                 headers=headers,
                 timeout=_HTTP_TIMEOUT,
             ) as resp:
-                body = await resp.content.read(_MAX_RESPONSE_BYTES + 1)
+                body = await read_capped(resp, _MAX_RESPONSE_BYTES)
                 status = resp.status
         except (aiohttp.ClientError, TimeoutError) as exc:
-            raise self._unreachable(f"POST {url} failed: {exc!r}") from exc
+            raise self._unreachable(f"POST {url} failed: {type(exc).__name__}") from exc
         data = self._parse_json(url, body)
         if status != 200:
             error = str(data.get("error", status))

@@ -55,7 +55,7 @@ async def test_code_arrives_and_proves_the_address(smtp_server: SmtpCapture) -> 
     method = method_for(smtp_server, Clock())
     state = await send(method, "Ann@Example.org")
     message = smtp_server.messages[-1]
-    assert message["To"] == "Ann@Example.org"
+    assert message["To"] == "Ann@example.org"  # the domain in one case, the mailbox as typed
     assert "The Garden" in message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
     code = smtp_server.last_code()
     # what is stored holds no address and no code
@@ -91,6 +91,10 @@ async def test_wrong_domain_is_refused_and_nothing_is_sent(
         "a b@example.org",
         "ann@example.org\r\nBcc: eve@evil.org",
         "ann..x@example.org",
+        "ann.@example.org",
+        "ann@example..org",
+        "\u212aate@example.org",  # the Kelvin sign, which lower-cases to a plain k
+        "ann@exämple.org",
     ],
 )
 def test_malformed_addresses_are_refused(address: str) -> None:
@@ -101,6 +105,15 @@ def test_malformed_addresses_are_refused(address: str) -> None:
 
 def test_one_mailbox_is_one_identity() -> None:
     assert normalise_address(" Ann+garden@EXAMPLE.org ") == ("ann@example.org", "example.org")
+
+
+async def test_the_address_mailed_is_the_address_checked(smtp_server: SmtpCapture) -> None:
+    """A trailing dot is accepted for the check, so it must not be mailed either (a mail
+    server refuses `ann@example.org.`, which used to burn the member's link)."""
+    method = method_for(smtp_server, Clock())
+    state = await send(method, " ann@example.org. ")
+    assert smtp_server.messages[-1]["To"] == "ann@example.org"
+    assert state.identity_hash == method.identity_of("ann@example.org")
 
 
 async def test_brute_force_stops_at_the_limit(smtp_server: SmtpCapture) -> None:

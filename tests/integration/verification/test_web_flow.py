@@ -6,6 +6,7 @@ oidc-provider, the mail server a real SMTP conversation. Attacks end with nothin
 
 from __future__ import annotations
 
+import logging
 import re
 import time
 from datetime import timedelta
@@ -113,6 +114,24 @@ async def assert_nothing_stored(h: Harness, member: Any = ALICE) -> None:
     assert not [b for b in h.adapter.badges if b[0] == member]
 
 
+async def test_a_form_token_that_is_not_ascii_is_refused_not_a_crash(
+    harness: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    h = harness
+    caplog.set_level(logging.INFO)
+    link = await h.link()
+    token = link.rsplit("/", 1)[1]
+    status, page, _ = await h.get(link)
+    assert status == 200
+    status, page, _ = await h.post(link, {"csrf": "é" * 64, "method": "moderator"})
+    assert status == 403 and "nothing was done" in page
+    assert await h.verification(ALICE) is None
+    status, page, _ = await h.get(link)  # the link still works
+    assert status == 200
+    # the log says what was refused, never the link itself
+    assert "refused a form post to /verify/{token}" in caplog.text and token not in caplog.text
+
+
 async def test_forged_state_is_refused(harness: Harness, oidc_provider: OidcTestProvider) -> None:
     h = harness
     callback = await sign_in_via_web(h, oidc_provider)
@@ -144,18 +163,21 @@ async def test_callback_in_another_browser_is_refused(
     harness: Harness, oidc_provider: OidcTestProvider
 ) -> None:
     h = harness
-    callback = await sign_in_via_web(h, oidc_provider)
     bobs_link = await h.link(BOB)
     async with oidc_provider.browser() as other:
         for with_own_cookie in (False, True):
+            callback = await sign_in_via_web(h, oidc_provider)
             if with_own_cookie:  # a browser that holds a cookie of its own from our site
                 async with other.get(bobs_link) as page:
                     assert page.status == 200
             async with other.get(callback, allow_redirects=False) as response:
                 assert response.status == 400
                 assert "not started in this browser" in await response.text()
-    await assert_nothing_stored(h)
-    assert (await h.get(callback))[0] == 200  # the member's own browser finishes
+            await assert_nothing_stored(h)
+            # the leaked callback is burnt: not even the member's own browser can replay it
+            status, page, _ = await h.get(callback)
+            assert status == 400 and "no longer valid" in page
+            await assert_nothing_stored(h)
 
 
 async def test_reused_authorization_code_is_refused(
