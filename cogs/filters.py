@@ -30,6 +30,9 @@ from bot.storage.records import HeldRecord
 
 log = logging.getLogger(__name__)
 
+HELD_PAGE = 20
+NOTHING_HELD = "Nothing is held for you."
+
 RELATION_WORDS = {
     Relation.REPLY: "A reply",
     Relation.MENTION: "A mention",
@@ -80,7 +83,10 @@ class Filters(Cog):
                 choices=("list", "show", "dismiss"),
             ),
             ParamSpec(
-                "item", ParamKind.WORD, "the number shown by the list, or 'all'", required=False
+                "item",
+                ParamKind.WORD,
+                "the number shown by the list, or 'all' (with list: a page number)",
+                required=False,
             ),
         ),
         direct_ok=True,
@@ -88,45 +94,65 @@ class Filters(Cog):
     async def review_held(
         self, ctx: CommandContext, action: str | None = None, item: str | None = None
     ) -> None:
-        adapter = self.core.adapter(ctx.network)
-        prefix = adapter.capabilities.command_prefix
+        prefix = self.core.adapter(ctx.network).capabilities.command_prefix
         if action in (None, "list"):
-            items = await self.core.store.list_held(ctx.member)
-            if not items:
-                await self.core.respond(ctx, "Nothing is held for you.")
-                return
-            lines = [f"Held for you ({len(items)}):"]
-            for held in items:
-                preview = excerpt_of(held.content)
-                lines.append(f"{held.id}. {self._describe(held)}: “{preview}”")
-            lines.append(
-                f"{prefix}held show <number> shows one in full, only to you (nothing is"
-                f" re-posted). {prefix}held dismiss <number|all> deletes them."
-            )
-            await self.core.respond(ctx, "\n".join(lines))
+            await self._list_held(ctx, page=self._number(item, "a page number") if item else 1)
             return
         if item is None:
-            raise CommandError(f"Say which item to {action}: a number from the list, or 'all'.")
-        targets = await self._pick(ctx.member, item)
-        if action == "show":
-            shown = [h for h in await self.core.store.list_held(ctx.member) if h.id in targets]
-            if not shown:
-                raise CommandError(f"Nothing held for you has the number {item}.")
-            for held in shown:
-                await self.core.respond(
-                    ctx, f"{held.id}. {self._describe(held)} (only you see this):\n{held.content}"
-                )
+            raise CommandError(f"Say which item to {action}: a number from the list.")
+        if action == "dismiss" and item.lower() == "all":
+            gone = await self.core.store.dismiss_all_held(ctx.member, self.core.clock())
+            await self.core.respond(ctx, f"Deleted {_items(gone)}." if gone else NOTHING_HELD)
             return
-        now = self.core.clock()
-        done = [
-            r
-            for i in targets
-            if (r := await self.core.store.resolve_held(ctx.member, i, "dismissed", now))
-        ]
-        if not done:
-            raise CommandError(f"Nothing held for you has the number {item}.")
-        count = "1 held item" if len(done) == 1 else f"{len(done)} held items"
-        await self.core.respond(ctx, f"Deleted {count}.")
+        number = self._number(item, "a number from the list")
+        if action == "show":
+            held = await self.core.store.get_held(ctx.member, number)
+            if held is None:
+                raise CommandError(f"Nothing held for you has the number {number}.")
+            await self.core.respond(
+                ctx, f"{held.id}. {self._describe(held)} (only you see this):\n{held.content}"
+            )
+            return
+        if await self.core.store.resolve_held(ctx.member, number, "dismissed", self.core.clock()):
+            await self.core.respond(ctx, f"Deleted held item {number}.")
+            return
+        raise CommandError(
+            f"Nothing held for you has the number {number}. {prefix}held lists what is held."
+        )
+
+    async def _list_held(self, ctx: CommandContext, *, page: int) -> None:
+        """One page of what is held, with the true total and how to see the rest."""
+        prefix = self.core.adapter(ctx.network).capabilities.command_prefix
+        total = await self.core.store.count_held(ctx.member)
+        if total == 0:
+            await self.core.respond(ctx, NOTHING_HELD)
+            return
+        pages = -(-total // HELD_PAGE)
+        page = min(page, pages)
+        items = await self.core.store.list_held(
+            ctx.member, limit=HELD_PAGE, offset=(page - 1) * HELD_PAGE
+        )
+        first = (page - 1) * HELD_PAGE + 1
+        heading = f"Held for you ({total})"
+        if pages > 1:
+            heading += f", {first} to {first + len(items) - 1} shown"
+        lines = [f"{heading}:"]
+        lines += [f"{h.id}. {self._describe(h)}: “{excerpt_of(h.content)}”" for h in items]
+        if page < pages:
+            lines.append(f"More: {prefix}held list {page + 1}.")
+        lines.append(
+            f"{prefix}held show <number> shows one in full, only to you (nothing is re-posted)."
+            f" {prefix}held dismiss <number|all> deletes them."
+        )
+        await self.core.respond(ctx, "\n".join(lines))
+
+    @staticmethod
+    def _number(text: str, what: str) -> int:
+        """A number a member typed, within what any list can hold (no overflow downstream)."""
+        digits = text.strip().lstrip("#")
+        if not digits.isdecimal() or not digits.isascii() or len(digits) > 12:
+            raise CommandError(f"{text!r} is not {what}.")
+        return int(digits)
 
     def _describe(self, held: HeldRecord) -> str:
         """ "A reply from @bob in General, 5 minutes ago", as the member reads it."""
@@ -135,14 +161,6 @@ class Filters(Cog):
         place = adapter.name_of(held.message.channel)
         when = ago_words(held.held_at, self.core.clock())
         return f"{what} from {adapter.display(held.sender)} in {place}, {when}"
-
-    async def _pick(self, member: MemberRef, item: str) -> list[int]:
-        if item.lower() == "all":
-            return [held.id for held in await self.core.store.list_held(member, limit=1000)]
-        number = item.lstrip("#")
-        if not number.isdecimal() or len(number) > 12:
-            raise CommandError(f"{item!r} is not a number from the list.")
-        return [int(number)]
 
     # --- the hot path -------------------------------------------------------------------------
 
@@ -225,6 +243,10 @@ class Filters(Cog):
         return await self.core.store.erase_member(
             member, tables=("member_filters", "held_items", "sender_notices")
         )
+
+
+def _items(count: int) -> str:
+    return "1 held item" if count == 1 else f"{count} held items"
 
 
 def _community(ctx: CommandContext) -> CommunityRef:

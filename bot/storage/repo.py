@@ -551,7 +551,7 @@ class Store:
         return added
 
     async def list_held(
-        self, member: MemberRef, *, status: str = "held", limit: int = 50
+        self, member: MemberRef, *, status: str = "held", limit: int = 50, offset: int = 0
     ) -> list[HeldRecord]:
         rows = await self._all(
             select(t.HeldItem)
@@ -561,9 +561,52 @@ class Store:
                 t.HeldItem.status == status,
             )
             .order_by(t.HeldItem.held_at, t.HeldItem.id)
+            .offset(offset)
             .limit(limit)
         )
         return [_held(r) for r in rows]
+
+    async def get_held(self, member: MemberRef, item_id: int) -> HeldRecord | None:
+        """One of the member's own held items (None if not theirs, or no longer held)."""
+        row = await self._first(
+            select(t.HeldItem).where(
+                t.HeldItem.id == item_id,
+                t.HeldItem.network == member.network,
+                t.HeldItem.for_account == member.id,
+                t.HeldItem.status == "held",
+            )
+        )
+        return _held(row) if row is not None else None
+
+    async def dismiss_all_held(self, member: MemberRef, at: datetime) -> int:
+        """Every item held for the member, dismissed at once; how many."""
+        async with self._session() as session:
+            result = await session.execute(
+                update(t.HeldItem)
+                .where(
+                    t.HeldItem.network == member.network,
+                    t.HeldItem.for_account == member.id,
+                    t.HeldItem.status == "held",
+                )
+                .values(status="dismissed", resolved_at=at)
+            )
+            return _rowcount(result)
+
+    async def count_held(self, member: MemberRef, *, status: str = "held") -> int:
+        async with self._connections, self._sessions() as session:
+            return int(
+                (
+                    await session.execute(
+                        select(func.count())
+                        .select_from(t.HeldItem)
+                        .where(
+                            t.HeldItem.network == member.network,
+                            t.HeldItem.for_account == member.id,
+                            t.HeldItem.status == status,
+                        )
+                    )
+                ).scalar_one()
+            )
 
     async def resolve_held(
         self, member: MemberRef, item_id: int, status: str, at: datetime

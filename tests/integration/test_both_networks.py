@@ -7,6 +7,7 @@ speak only of members, commands, posts, replies, removals and badges.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -145,7 +146,10 @@ async def test_unverified_reply_is_held_for_the_filtered_member_and_verified_rep
 
     listing = await network.command(alice, "held", "Held for you (1)")
     assert "click my link" in listing and "congratulations" not in listing
-    shown = await network.command(alice, "held", "only you see this", action="show", item="all")
+    number = re.search(r"^(\d+)\. A reply from", listing, re.MULTILINE)
+    assert number is not None, listing
+    item = number.group(1)
+    shown = await network.command(alice, "held", "only you see this", action="show", item=item)
     assert "click my link" in shown
     await network.command(alice, "held", "Deleted 1 held item", action="dismiss", item="all")
     await network.command(alice, "held", "Nothing is held for you")

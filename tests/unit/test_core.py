@@ -359,3 +359,26 @@ async def test_a_hold_that_cannot_be_written_removes_nothing(
     await core.handle_event(adapter, reply(MALLORY, ALICE, "$held"))
     assert adapter.removed() == [MessageRef(ROOM, "$held")]
     assert [h.message_id for h in await core.store.list_held(ALICE)] == ["$held"]
+
+
+async def test_held_counts_truthfully_and_pages(setup: tuple[BotCore, RecordingAdapter]) -> None:
+    core, adapter = setup
+    await core.cache.set_filter(SPACE, ALICE, FilterLevel.REPLIES, NOW)
+    for number in range(67):
+        await core.handle_event(adapter, reply(MALLORY, ALICE, f"$r{number}", f"reply {number}"))
+
+    async def held(*words: str) -> str:
+        await core.handle_command(
+            adapter, adapter.invoke("held", *words, member=ALICE, community=SPACE)
+        )
+        return adapter.last_reply()
+
+    first = await held()
+    assert first.startswith("Held for you (67), 1 to 20 shown:") and "More: !held list 2." in first
+    last = await held("list", "4")
+    assert last.startswith("Held for you (67), 61 to 67 shown:") and "More:" not in last
+    late = (await core.store.list_held(ALICE, limit=1, offset=64))[0]
+    assert "reply 64" in await held("show", str(late.id))
+    assert "is not a number from the list" in await held("show", "99999999999999999999")
+    assert await held("dismiss", "all") == "Deleted 67 held items."
+    assert await held() == "Nothing is held for you."
