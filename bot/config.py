@@ -234,6 +234,9 @@ class EmailCodeSettings(_Section):
     max_attempts: Annotated[int, Field(ge=1, le=20)] = 5
     resend_cooldown_seconds: Annotated[int, Field(ge=0, le=3600)] = 60
     max_sends: Annotated[int, Field(ge=1, le=10)] = 3  # codes per check, so the bot is no mailer
+    # codes one account, and one address, may be sent and may try in 24 hours, over all checks
+    daily_sends: Annotated[int, Field(ge=1, le=100)] = 5
+    daily_tries: Annotated[int, Field(ge=1, le=300)] = 15
     level: Annotated[str, Field(pattern=LEVEL_PATTERN)] = "email"
 
     @field_validator("allowed_domains")

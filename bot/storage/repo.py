@@ -10,7 +10,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import Select, String, delete, event, func, select, update
@@ -33,7 +33,7 @@ from bot.model import (
     Relation,
     UnverifiedPolicy,
 )
-from bot.storage import identities
+from bot.storage import budgets, identities
 from bot.storage import tables as t
 from bot.storage.records import (
     AuditDraft,
@@ -228,6 +228,31 @@ class Store:
             return await identities.revoke(
                 session, member, by=by, reason=reason, at=at, community=community
             )
+
+    async def spend(
+        self,
+        kind: str,
+        holders: Sequence[budgets.Holder],
+        *,
+        limit: int,
+        window: timedelta,
+        now: datetime,
+    ) -> bool:
+        """One unit of a daily allowance for each holder, all or nothing; False when any
+        holder has none left (then nothing is spent)."""
+        async with self._session(immediate=True) as session:
+            within = await budgets.spend(
+                session,
+                self._insert(t.Budget),
+                kind,
+                holders,
+                limit=limit,
+                window=window,
+                now=now,
+            )
+            if not within:
+                await session.rollback()
+            return within
 
     async def lift_revocation(self, member: MemberRef, *, by: str, at: datetime) -> bool:
         async with self._session() as session:
@@ -865,6 +890,7 @@ _MEMBER_COLUMNS: tuple[tuple[type[t.Base], str], ...] = (
     (t.Report, "reporter_account"),
     (t.SenderNotice, "account_id"),
     (t.Revocation, "account_id"),
+    (t.Budget, "holder"),
     (t.AuditEntry, "actor"),
 )
 

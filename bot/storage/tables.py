@@ -293,10 +293,27 @@ class SenderNotice(Base):
     noticed_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
+class Budget(Base):
+    """How much of a daily allowance (codes mailed, codes tried) an account or an address has
+    used, shared by every check and every process, so starting fresh checks gives no fresh
+    allowance. An address is known only by its keyed hash (and then `network` is empty)."""
+
+    __tablename__ = "budgets"
+    __table_args__ = (UniqueConstraint("kind", "network", "holder"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    network: Mapped[str] = mapped_column(String(16))
+    holder: Mapped[str] = mapped_column(ID)  # an account id, or an address's keyed hash
+    window_start: Mapped[datetime] = mapped_column(UTCDateTime())
+    used: Mapped[int] = mapped_column(Integer)
+
+
 __all__ = [
     "AdapterStateEntry",
     "AuditEntry",
     "Base",
+    "Budget",
     "HeldItem",
     "IdentityBinding",
     "MemberFilter",

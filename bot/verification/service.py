@@ -28,6 +28,7 @@ from bot.config import ConfigError
 from bot.core import BotCore
 from bot.messages import accepted_words, date_words, each, either, in_words, method_words
 from bot.model import CommunityRef, MemberRef
+from bot.storage.budgets import Holder
 from bot.storage.records import PendingRecord, RevocationRecord, VerificationRecord
 from bot.verification.identity import ServerKey, WeakKeyError, same
 from bot.verification.links import LinkClaims, LinkError, LinkProblem, LinkSigner
@@ -302,7 +303,8 @@ class VerificationService:
             )
         if method == "email_code":
             assert self.email is not None
-            self.email.identity_of(address or "")  # domain and form, before anything is used
+            identity = self.email.identity_of(address or "")  # domain and form, first
+            await self._spend("code_sends", claims.member, identity)
         elif method == "oidc":
             assert self.oidc is not None
             await self.oidc.metadata()  # an unreachable provider should not burn the link
@@ -463,10 +465,16 @@ class VerificationService:
         assert self.email is not None
         rid = row_id("email", check_id)
         record = await self._open_email_check(rid, browser)
+        stored = CodeState.from_json(record.state["code"])
+        try:
+            await self._spend("code_tries", record.member, stored.identity_hash)
+        except VerificationFailed as exc:  # tried too often today: the check ends
+            await self.core.store.consume_pending(rid, self.now())
+            return await self._failed(record, exc)
         attempts = await self.core.store.count_attempt(rid, self.now())
         if attempts is None:
             raise StaleCheck(f"e-mail check {rid[:12]} closed while a code was submitted")
-        counted = replace(CodeState.from_json(record.state["code"]), attempts=attempts)
+        counted = replace(stored, attempts=attempts)
         try:
             proof = self.email.check(rid, counted, code)
         except VerificationFailed as exc:
@@ -485,11 +493,41 @@ class VerificationService:
             record = await self._open_email_check(rid, browser)
             previous = CodeState.from_json(record.state["code"])
             code, fresh = self.email.prepare(rid, address, previous)
+            await self._spend("code_sends", record.member, fresh.identity_hash)
             state = {**record.state, "code": fresh.to_json()}
             await self.core.store.update_pending(rid, state=state)
         community = self._origin(record)
         await self._deliver(rid, state, address, code, community)
         return CodeSent(check_id, self._sent_message(address))
+
+    async def _spend(self, kind: str, member: MemberRef, identity_hash: str) -> None:
+        """One code sent, or tried, out of the daily allowance of the account and of the
+        address (by its keyed hash), shared by every check and process: a fresh check brings no
+        fresh allowance, so the bot cannot be used to mail one address over and over."""
+        assert self.email is not None
+        settings = self.email.settings
+        sends = kind == "code_sends"
+        holders = [Holder(member.network, member.id), Holder("", identity_hash)]
+        if await self.core.store.spend(
+            kind,
+            holders,
+            limit=settings.daily_sends if sends else settings.daily_tries,
+            window=timedelta(days=1),
+            now=self.now(),
+        ):
+            return
+        log.info("a daily allowance of %s ran out", kind)
+        if sends:
+            raise VerificationFailed(
+                "No more codes can be sent to this address, or for your account, today. Try"
+                " again tomorrow, or choose another way to verify.",
+                reason="daily_sends",
+            )
+        raise VerificationFailed(
+            "Too many codes were tried for this address, or for your account, today, so this"
+            " check has ended and nothing was stored. Try again tomorrow.",
+            reason="daily_tries",
+        )
 
     async def _open_email_check(self, rid: str, browser: str) -> PendingRecord:
         record = await self.core.store.get_pending(rid)

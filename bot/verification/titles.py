@@ -56,6 +56,8 @@ FAILURE_TITLES: Final[dict[str, str]] = {
     "wrong_code": "Wrong code",
     "code_expired": "Code expired",
     "locked": "Too many wrong codes",
+    "daily_sends": "No more codes today",
+    "daily_tries": "Too many tries today",
     # OpenID Connect
     "denied": "Sign-in cancelled",
     "provider_error": "Sign-in failed",

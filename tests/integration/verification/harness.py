@@ -46,7 +46,11 @@ class ShiftedClock:
 
 
 def make_config(
-    base_url: str, oidc: OidcTestProvider | None, smtp: SmtpCapture | None, **identity: Any
+    base_url: str,
+    oidc: OidcTestProvider | None,
+    smtp: SmtpCapture | None,
+    email_code: dict[str, Any] | None = None,
+    **identity: Any,
 ) -> Config:
     methods: dict[str, Any] = {"moderator": {"level": "reviewed"}}
     if oidc is not None:
@@ -67,6 +71,7 @@ def make_config(
             "sender": "verifybot@example.org",
             "max_attempts": 3,
             "resend_cooldown_seconds": 30,
+            **(email_code or {}),
         }
     return parse_config(
         {
@@ -175,13 +180,14 @@ async def running(
     store: Store,
     oidc: OidcTestProvider | None = None,
     smtp: SmtpCapture | None = None,
+    email_code: dict[str, Any] | None = None,
     **identity: Any,
 ) -> AsyncIterator[Harness]:
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     base_url = f"http://127.0.0.1:{sock.getsockname()[1]}"
-    config = make_config(base_url, oidc, smtp, **identity)
+    config = make_config(base_url, oidc, smtp, email_code, **identity)
     clock = ShiftedClock()
     adapter = RecordingAdapter(served=[SPACE, LOUNGE, STRICT])
     adapter.members = {
