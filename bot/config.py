@@ -290,6 +290,8 @@ class CommunityDefaults(_Section):
     held_retention_days: Annotated[int, Field(ge=1, le=365)] = 30
     default_filter: FilterLevel = FilterLevel.OFF
     report_response_hours: Annotated[int, Field(ge=1, le=720)] = 48
+    # check every badge against the stored verifications this often (0: only at start)
+    badge_check_minutes: Annotated[float, Field(ge=0, le=10_080)] = 60
 
 
 class CommunitySettings(_Section):

@@ -7,9 +7,11 @@ goes in every community the bot shares with them, at once.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import Callable, Sequence
 
-from bot.actions import SetBadge
+from bot.actions import NotifyModerators, SetBadge
 from bot.cog import Cog, listener
 from bot.model import CommunityAdded, CommunityRef, MemberJoined, MemberRef
 
@@ -33,33 +35,55 @@ class Badges(Cog):
         return shown
 
     async def reconcile(self, community: CommunityRef) -> tuple[int, int]:
-        """Grant missing badges and remove unearned ones in one community; (granted, removed)."""
+        """Grant missing badges and remove unearned ones in one community; (granted, removed).
+
+        Each change is an audited action; the community's moderators get one summary."""
         adapter = self.core.adapter(community.network)
         holders = {member async for member in adapter.badge_holders(community)}
-        removed = 0
-        for member in holders:
-            if not await self.verified_in(member, community):
-                removed += await self.core.execute(SetBadge(member, community, False))
-        granted = 0
+        removed: list[MemberRef] = []
+        for member in sorted(holders, key=lambda m: m.id):
+            if not await self.verified_in(member, community) and await self.core.execute(
+                SetBadge(member, community, False)
+            ):
+                removed.append(member)
+        granted: list[MemberRef] = []
         for record in await self.core.store.list_verifications(community.network):
             member = record.member
             if member in holders or not await self.verified_in(member, community):
                 continue
-            if community in await adapter.member_communities(member):
-                granted += await self.core.execute(SetBadge(member, community, True))
+            if community in await adapter.member_communities(member) and await self.core.execute(
+                SetBadge(member, community, True)
+            ):
+                granted.append(member)
         if granted or removed:
             log.info(
-                "reconciled badges in %s: %d granted, %d removed", community.id, granted, removed
+                "badge check in %s: %d restored, %d removed",
+                community.id,
+                len(granted),
+                len(removed),
             )
-        return granted, removed
+            await self.core.execute(
+                NotifyModerators(community, _summary(adapter.display, granted, removed))
+            )
+        return len(granted), len(removed)
 
     async def on_ready(self) -> None:
-        for adapter in self.core.adapters.values():
-            for community in adapter.communities():
-                try:
-                    await self.reconcile(community)
-                except Exception:
-                    log.exception("could not reconcile badges in %s", community.id)
+        """Check every badge now and then regularly, in the background: readiness (commands,
+        the filters) never waits for a large community's check."""
+        self.core.spawn(self._check_forever(), "badge check")
+
+    async def _check_forever(self) -> None:
+        minutes = self.core.config.defaults.badge_check_minutes
+        while True:
+            for adapter in list(self.core.adapters.values()):
+                for community in adapter.communities():
+                    try:
+                        await self.reconcile(community)
+                    except Exception:
+                        log.exception("could not check the badges in %s", community.id)
+            if not minutes:
+                return
+            await asyncio.sleep(minutes * 60)
 
     @listener(MemberJoined)
     async def restore_badge(self, event: MemberJoined) -> None:
@@ -70,3 +94,29 @@ class Badges(Cog):
     @listener(CommunityAdded)
     async def reconcile_new_community(self, event: CommunityAdded) -> None:
         await self.reconcile(event.community)
+
+
+def _summary(
+    display: Callable[[MemberRef], str], granted: Sequence[MemberRef], removed: Sequence[MemberRef]
+) -> str:
+    """What the badge check changed, for the moderators (names, at most ten of each)."""
+
+    def names(members: Sequence[MemberRef]) -> str:
+        shown = ", ".join(display(m) for m in members[:10])
+        more = len(members) - 10
+        return shown + (f" and {more} more" if more > 0 else "")
+
+    def count(members: Sequence[MemberRef], what: str) -> str:
+        return f"1 {what}" if len(members) == 1 else f"{len(members)} {what}s"
+
+    parts = []
+    if granted:
+        parts.append(
+            f"restored the badge of {count(granted, 'verified member')} ({names(granted)})"
+        )
+    if removed:
+        parts.append(
+            f"removed it from {count(removed, 'member')} without a live verification, for"
+            f" example a badge given by hand ({names(removed)})"
+        )
+    return f"Badge check: {'; '.join(parts)}."

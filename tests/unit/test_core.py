@@ -33,6 +33,7 @@ from cogs.admin import Admin
 from cogs.badges import Badges
 from cogs.filters import Filters
 from cogs.help import Help
+from tests.matrix_helpers import wait_until
 from tests.recording import RecordingAdapter
 
 SPACE = CommunityRef("matrix", "!space:hs")
@@ -261,13 +262,33 @@ async def test_badges_are_reconciled_at_start_and_restored_on_join(store: Store)
     )
     core = BotCore(CONFIG, store, adapters=[adapter], cogs=[Badges], clock=lambda: NOW)
     await core.start()
-    assert adapter.badges == {(VERA, SPACE)}
+    await wait_until(lambda: adapter.badges == {(VERA, SPACE)}, what="the badge check")
+    summary = [args[1] for name, args in adapter.calls if name == "notify_admins"]
+    assert summary == [
+        "Badge check: restored the badge of 1 verified member (@vera:hs); removed it from 1"
+        " member without a live verification, for example a badge given by hand (@mallory:hs)."
+    ]
     adapter.badges.clear()  # Vera left, which took her badge; she comes back
     await core.handle_event(adapter, MemberJoined(SPACE, VERA))
     assert adapter.badges == {(VERA, SPACE)}
     await core.handle_event(adapter, MemberJoined(SPACE, MALLORY))
     assert (MALLORY, SPACE) not in adapter.badges
     await core.stop()
+
+
+async def test_badges_are_checked_again_and_again_without_holding_up_start(store: Store) -> None:
+    adapter = RecordingAdapter(served=[SPACE])
+    adapter.members = {MALLORY: {SPACE}}
+    often = CONFIG.model_copy(
+        update={"defaults": CONFIG.defaults.model_copy(update={"badge_check_minutes": 0.005})}
+    )
+    core = BotCore(often, store, adapters=[adapter], cogs=[Badges], clock=lambda: NOW)
+    await core.start()
+    try:
+        adapter.badges.add((MALLORY, SPACE))  # an admin hands out the badge role later on
+        await wait_until(lambda: not adapter.badges, what="the next badge check")
+    finally:
+        await core.stop()
 
 
 async def test_a_badge_the_bot_cannot_grant_is_logged_not_fatal(
@@ -281,7 +302,7 @@ async def test_a_badge_the_bot_cannot_grant_is_logged_not_fatal(
     core = BotCore(CONFIG, store, adapters=[adapter], cogs=[Badges], clock=lambda: NOW)
     with caplog.at_level(logging.WARNING):
         await core.start()
-    assert "below the badge role" in caplog.text
+        await wait_until(lambda: "below the badge role" in caplog.text, what="the badge check")
     assert core.metrics.counters["actions.failed"] == 1
     await core.stop()
 
