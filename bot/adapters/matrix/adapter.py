@@ -124,6 +124,18 @@ def _source(event: Any) -> JsonDict:
     return cast(JsonDict, source)
 
 
+class _CountingClient(nio.AsyncClient):  # type: ignore[misc]
+    """nio's client, counting the connection failures it rides out (the homeserver away):
+    nio retries them inside its own requests, where the adapter's loop never sees them."""
+
+    unreachable = 0
+
+    async def get_timeout_retry_wait_time(self, got_timeouts: int) -> float:
+        self.unreachable += 1
+        wait: float = await super().get_timeout_retry_wait_time(got_timeouts)
+        return wait
+
+
 def _at(event: JsonDict) -> datetime | None:
     ts = event.get("origin_server_ts")
     return datetime.fromtimestamp(ts / 1000, UTC) if isinstance(ts, int | float) else None
@@ -158,7 +170,7 @@ class MatrixAdapter:
         self.user_id = settings.user_id
         self._environ = environ
         self._long_poll_ms = long_poll_ms
-        self._client: nio.AsyncClient | None = None
+        self._client: _CountingClient | None = None
         self._sink: EventSink | None = None
         self._rooms: dict[str, RoomFacts] = {}
         self._index = CommunityIndex()
@@ -196,6 +208,7 @@ class MatrixAdapter:
         self._background: set[asyncio.Task[Any]] = set()
         self._next_batch: str | None = None
         self.committed_token: str | None = None
+        self.sync_failures = 0
 
     # --- lifecycle ----------------------------------------------------------------------------
 
@@ -208,7 +221,7 @@ class MatrixAdapter:
     async def start(self, sink: EventSink) -> None:
         """Log in, load the rooms' state (catching up from the stored token), then sync on."""
         self._sink = sink
-        self._client = nio.AsyncClient(
+        self._client = _CountingClient(
             self.settings.homeserver,
             self.user_id,
             device_id=self.settings.device_id or "VERIFYBOT",
@@ -325,8 +338,11 @@ class MatrixAdapter:
         return self._queues.stats()
 
     def stats(self) -> dict[str, float]:
-        """The queue figures for /metrics."""
-        return {f"queue_{k}": float(v) for k, v in asdict(self.queue_stats()).items()}
+        """The queue figures and failed syncs (a homeserver away) for /metrics."""
+        figures = {f"queue_{k}": float(v) for k, v in asdict(self.queue_stats()).items()}
+        unreachable = self._client.unreachable if self._client is not None else 0
+        figures["homeserver_unreachable"] = float(unreachable + self.sync_failures)
+        return figures
 
     # --- sync ---------------------------------------------------------------------------------
 
@@ -340,11 +356,13 @@ class MatrixAdapter:
             except asyncio.CancelledError:
                 raise
             except Exception:
-                log.exception("sync failed; retrying in %.0f s", delay)
+                self.sync_failures += 1
+                log.warning("sync failed; retrying in %.0f s", delay, exc_info=True)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 60.0)
                 continue
             if _is_error(answer):
+                self.sync_failures += 1
                 log.warning("sync refused (%s); retrying in %.0f s", _error_text(answer), delay)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 60.0)
