@@ -38,9 +38,13 @@ def own_synapse(tmp_path: Path) -> Iterator[SynapseServer]:
 
 async def restart(server: SynapseServer, *, down_for: float) -> None:
     """Stop the homeserver, leave it down a while, and start it again on the same port, with
-    the same database."""
-    stop_synapse(server)
+    the same database (the bot's event loop runs on meanwhile)."""
+    await asyncio.to_thread(stop_synapse, server)
     await asyncio.sleep(down_for)
+    await asyncio.to_thread(start_again, server)
+
+
+def start_again(server: SynapseServer) -> None:
     command = server.process.args
     with open(server.directory / "stderr.log", "ab") as stderr:
         server.process = subprocess.Popen(
