@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote
@@ -17,23 +18,51 @@ JsonDict = dict[str, Any]
 
 ATTACHMENT_MSGTYPES = frozenset({"m.image", "m.file", "m.video", "m.audio"})
 
+# Member text is read in time linear in its length (one message must never stall the sync loop):
+# every pattern below is anchored, or has no two quantifiers that can pass the same characters
+# back and forth, or runs only up to the last character that can end it (the scanners at the
+# bottom of this file). A homeserver delivers no event over 64 KiB, so no string in one is
+# longer than MAX_TEXT characters; a longer one (which no homeserver sends) is read only up to
+# MAX_TEXT, and counts as holding a link.
+MAX_TEXT = 64 * 1024
+
 # localparts: the spec's set plus historical ids; server: name or [IPv6], optional port
+# (`\Z`, not `$`, which would let an id end in a line feed, e.g. typed as `%0A`)
 _USER_ID = r"@[^\s:<>\"'@]+:(?:[A-Za-z0-9.\-]+|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?"
-USER_ID_RE = re.compile(rf"^{_USER_ID}$")
-# a pill: <a href="https://matrix.to/#/@user:server">...</a> (the id may be percent-encoded)
-_PILL_RE = re.compile(
-    r"""<a\s[^>]*href\s*=\s*["']https://matrix\.to/#/([^"'?]+)[^"']*["'][^>]*>(.*?)</a>""",
+USER_ID_RE = re.compile(rf"^{_USER_ID}\Z")
+# a pill: <a href="https://matrix.to/#/@user:server">...</a> (the id may be percent-encoded),
+# read by `_pills`: a tag, then the last href in it pointing at matrix.to, then its </a>
+_A_TAG_RE = re.compile(r"<a\s[^>]*>", re.IGNORECASE)
+# run inside one tag only; the id and the query cannot take each other's characters
+_LAST_PILL_HREF_RE = re.compile(
+    r""".*href\s*=\s*["']https://matrix\.to/#/([^"'?>]+)(?:\?[^"'>]*)?["']""",
     re.IGNORECASE | re.DOTALL,
 )
+_A_CLOSE_RE = re.compile(r"</a>", re.IGNORECASE)
 _MATRIX_TO_RE = re.compile(r"^https://matrix\.to/#/([^?\s]+)")
-_TAG_RE = re.compile(r"<[^>]+>")
+_TAG_RE = re.compile(r"<[^>]+>")  # applied only up to the last ">" (`_strip_tags`)
 _BR_RE = re.compile(r"<br\s*/?>", re.IGNORECASE)
+# applied only up to the last </mx-reply> (`_without_reply_quote`)
 _REPLY_HTML_RE = re.compile(r"<mx-reply>.*?</mx-reply>", re.IGNORECASE | re.DOTALL)
+_LAST_REPLY_CLOSE_RE = re.compile(r".*</mx-reply>", re.IGNORECASE | re.DOTALL)
+# `\b[a-z][a-z0-9+.-]*://\S` tried every letter of a run like `a.a.a.a...` as a scheme start
+# and scanned the rest of the run from each: quadratic. This tries each run of scheme characters
+# once, from its start (the lookbehind): a letter starting a word there, or the first one after
+# a `+.-` in the run (atomic: any later one ends the run at the same place), then the rest of the
+# run, possessively, and `://` with a non-space. The same links, in linear time.
 _LINK_RE = re.compile(
-    r"(?:\b[a-z][a-z0-9+.\-]*://\S)|(?:\bwww\.[a-z0-9\-]+\.[a-z]{2,})|(?:\bmailto:\S)",
+    r"(?<![a-z0-9+.\-])(?:(?<!\w)[a-z]|(?>[a-z0-9+.\-]*?[+.\-][a-z]))[a-z0-9+.\-]*+://(?=\S)"
+    r"|\bwww\.[a-z0-9\-]+\.[a-z]{2,}|\bmailto:\S",
     re.IGNORECASE,
 )
 _HREF_RE = re.compile(r"""href\s*=\s*["'](?!https://matrix\.to/#/[@!#])""", re.IGNORECASE)
+_ROOM_MENTION_RE = re.compile(r"(?:^|\s)@room\b")
+_COMMAND_NAME_RE = re.compile(r"[a-z][a-z0-9_\-]{0,31}")
+_ROOM_ID_RE = re.compile(r"![A-Za-z0-9._~\-+/=]+(?::\S+)?")
+_ROOM_ALIAS_RE = re.compile(r"#[^:\s]+:\S+")
+# a decimal character reference long enough to be past U+10FFFF or to carry leading zeros;
+# html.unescape turns its digits into an int, which raises ValueError past 4,300 digits
+_LONG_CHARREF_RE = re.compile(r"&#([0-9]{8,});?")
 
 
 def _dict(value: Any) -> JsonDict:
@@ -77,12 +106,16 @@ def plain_text(content: JsonDict) -> str:
     if (
         content.get("format") == "org.matrix.custom.html"
         and isinstance(formatted, str)
-        and _PILL_RE.search(formatted)
+        and next(_pills(formatted[:MAX_TEXT]), None) is not None
     ):
-        text = _REPLY_HTML_RE.sub("", formatted)
-        text = _PILL_RE.sub(lambda m: unquote(m.group(1)), text)
-        text = _BR_RE.sub("\n", text)
-        return html.unescape(_TAG_RE.sub("", text)).strip()
+        text = _without_reply_quote(formatted[:MAX_TEXT])
+        pieces: list[str] = []
+        done = 0
+        for pill in _pills(text):
+            pieces += (text[done : pill.start], unquote(pill.target))
+            done = pill.end
+        text = _BR_RE.sub("\n", "".join(pieces) + text[done:])
+        return _unescape(_strip_tags(text)).strip()
     body = content.get("body")
     return strip_reply_fallback(body).strip() if isinstance(body, str) else ""
 
@@ -91,10 +124,9 @@ def pill_targets(content: JsonDict) -> list[str]:
     formatted = content.get("formatted_body")
     if not isinstance(formatted, str):
         return []
-    formatted = _REPLY_HTML_RE.sub("", formatted)
     found = []
-    for match in _PILL_RE.finditer(formatted):
-        target = unquote(match.group(1))
+    for pill in _pills(_without_reply_quote(formatted[:MAX_TEXT])):
+        target = unquote(pill.target)
         if USER_ID_RE.match(target):
             found.append(target)
     return found
@@ -117,7 +149,7 @@ def mentions_everyone(content: JsonDict) -> bool:
     if "m.mentions" in content:
         return False  # a client that sends m.mentions says exactly whom it means
     body = content.get("body")
-    return isinstance(body, str) and re.search(r"(^|\s)@room\b", body) is not None
+    return isinstance(body, str) and _ROOM_MENTION_RE.search(body[:MAX_TEXT]) is not None
 
 
 def reply_target(content: JsonDict) -> str | None:
@@ -138,15 +170,24 @@ def thread_root(content: JsonDict) -> str | None:
 
 
 def has_link(content: JsonDict) -> bool:
+    """A link in the text (or a non-pill href in the HTML); a text past MAX_TEXT counts as one."""
     body = content.get("body")
-    if isinstance(body, str) and _LINK_RE.search(strip_reply_fallback(body)):
-        return True
     formatted = content.get("formatted_body")
-    return isinstance(formatted, str) and bool(_HREF_RE.search(_REPLY_HTML_RE.sub("", formatted)))
+    texts = [t for t in (body, formatted) if isinstance(t, str)]
+    if any(len(t) > MAX_TEXT for t in texts):
+        return True  # no homeserver delivers it; not reading it all must not let a link through
+    if isinstance(body, str):
+        body = strip_reply_fallback(body)
+        if _LINK_RE.search(body):
+            return True
+    return isinstance(formatted, str) and bool(_HREF_RE.search(_without_reply_quote(formatted)))
 
 
 def has_attachment(event_type: str, content: JsonDict) -> bool:
-    return event_type == "m.sticker" or content.get("msgtype") in ATTACHMENT_MSGTYPES
+    msgtype = content.get("msgtype")  # any JSON value: a list would not even hash
+    return event_type == "m.sticker" or (
+        isinstance(msgtype, str) and msgtype in ATTACHMENT_MSGTYPES
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,7 +206,7 @@ def parse_command(text: str, prefix: str) -> ParsedCommand | None:
     if not parts or line[0].isspace():
         return None
     name = parts[0].lower()
-    if not re.fullmatch(r"[a-z][a-z0-9_\-]{0,31}", name):
+    if not _COMMAND_NAME_RE.fullmatch(name):
         return None
     rest = parts[1].strip() if len(parts) > 1 else ""
     return ParsedCommand(name=name, positional=tuple(rest.split()), rest=rest)
@@ -173,8 +214,8 @@ def parse_command(text: str, prefix: str) -> ParsedCommand | None:
 
 def parse_user_id(text: str) -> str | None:
     """A user id as typed: `@user:server`, a matrix.to link, or an HTML pill."""
-    pill = _PILL_RE.search(text)
-    text = pill.group(1) if pill else text.strip().strip("<>")
+    pill = next(_pills(text[:MAX_TEXT]), None)
+    text = pill.target if pill else text.strip().strip("<>")
     link = _MATRIX_TO_RE.match(text)
     if link:
         text = link.group(1)
@@ -188,8 +229,61 @@ def parse_room_ref(text: str) -> str | None:
     link = _MATRIX_TO_RE.match(text)
     if link:
         text = unquote(link.group(1))
-    if re.fullmatch(r"![A-Za-z0-9._~\-+/=]+(?::\S+)?", text):
-        return text
-    if re.fullmatch(r"#[^:\s]+:\S+", text):
+    if _ROOM_ID_RE.fullmatch(text) or _ROOM_ALIAS_RE.fullmatch(text):
         return text
     return None
+
+
+# --- linear-time scanners over member text ------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Pill:
+    start: int  # of "<a"
+    end: int  # after "</a>"
+    target: str  # as written in the href (may be percent-encoded)
+
+
+def _pills(text: str) -> Iterator[_Pill]:
+    """The pills in `text`: an `<a ...>` tag with a matrix.to href, up to the next `</a>`.
+
+    One pattern used to do this and started again at every `<a `, scanning to the end of the
+    text from each. Here each tag is read once (`_A_TAG_RE` runs only up to the last `>`, so
+    every start it tries ends in a tag) and its `</a>` is looked for once.
+    """
+    end = text.rfind(">") + 1
+    pos = 0
+    while (tag := _A_TAG_RE.search(text, pos, end)) is not None:
+        href = _LAST_PILL_HREF_RE.match(text, tag.start() + 3, tag.end() - 1)
+        if href is None:
+            pos = tag.end()
+            continue
+        close = _A_CLOSE_RE.search(text, tag.end())
+        if close is None:
+            return  # no later tag has a closing </a> either
+        yield _Pill(tag.start(), close.end(), href.group(1))
+        pos = close.end()
+
+
+def _without_reply_quote(text: str) -> str:
+    """`text` without <mx-reply>...</mx-reply>; an unclosed one stays (nothing after closes it)."""
+    last = _LAST_REPLY_CLOSE_RE.match(text)
+    if last is None:
+        return text
+    return _REPLY_HTML_RE.sub("", text[: last.end()]) + text[last.end() :]
+
+
+def _strip_tags(text: str) -> str:
+    """`text` without tags; only up to its last `>`, as a `<` after it never closes."""
+    end = text.rfind(">") + 1
+    return _TAG_RE.sub("", text[:end]) + text[end:]
+
+
+def _unescape(text: str) -> str:
+    """html.unescape, without its ValueError on a reference of more than 4,300 digits."""
+    return html.unescape(_LONG_CHARREF_RE.sub(_short_charref, text))
+
+
+def _short_charref(match: re.Match[str]) -> str:
+    digits = match.group(1).lstrip("0") or "0"
+    return "\ufffd" if len(digits) > 7 else f"&#{digits};"
