@@ -12,9 +12,23 @@ from bot.adapters.base import ChatAdapter
 from bot.messages import either
 from bot.model import CommandError, CommandInvocation, CommandSpec, ParamKind, ParamSpec
 
+# How much of what someone typed an answer repeats: enough to recognise it, and short enough
+# that the answer fits in any chat message (Discord refuses answers over 2,000 characters, and a
+# Matrix event over 64 KiB), however long the words were.
+QUOTE_CHARS = 60
+
 
 def usage_error(spec: CommandSpec, prefix: str, problem: str) -> CommandError:
     return CommandError(f"{problem}\nUsage: {spec.usage(prefix)}\n{spec.help}")
+
+
+def shortened(text: str) -> str:
+    """`text` cut to QUOTE_CHARS characters (ending in … when cut), to repeat in an answer."""
+    return text if len(text) <= QUOTE_CHARS else f"{text[:QUOTE_CHARS]}…"
+
+
+def quoted(text: str) -> str:
+    return repr(shortened(text))
 
 
 def _convert(
@@ -32,7 +46,7 @@ def _convert(
             raise usage_error(
                 spec,
                 prefix,
-                f"{text!r} is not one of the choices: {either(list(param.choices))}.",
+                f"{quoted(text)} is not one of the choices: {either(list(param.choices))}.",
             )
         return value
     if param.kind is ParamKind.MEMBER:
@@ -41,7 +55,8 @@ def _convert(
             raise usage_error(
                 spec,
                 prefix,
-                f"I cannot tell which member {text!r} is: mention them or give their account id.",
+                f"I cannot tell which member {quoted(text)} is: mention them or give their"
+                " account id.",
             )
         return member
     if param.kind is ParamKind.CHANNEL:
@@ -50,14 +65,16 @@ def _convert(
             raise usage_error(spec, prefix, f"Name a {word} from inside its community.")
         channel = adapter.parse_channel(text, invocation.community)
         if channel is None:
-            raise usage_error(spec, prefix, f"I cannot find a {word} {text!r} in this community.")
+            raise usage_error(
+                spec, prefix, f"I cannot find a {word} {quoted(text)} in this community."
+            )
         return channel
     if param.kind is ParamKind.INTEGER:
         try:
             return int(text.lstrip("#"))
         except ValueError:
             raise usage_error(
-                spec, prefix, f"{param.name} must be a whole number, not {text!r}."
+                spec, prefix, f"{param.name} must be a whole number, not {quoted(text)}."
             ) from None
     if not text:
         raise usage_error(spec, prefix, f"{param.name} must not be empty.")
@@ -72,7 +89,8 @@ def bind_arguments(
     named = dict(invocation.args)
     unknown = set(named) - {p.name for p in spec.params}
     if unknown:
-        raise usage_error(spec, prefix, f"Unknown option {', '.join(sorted(unknown))}.")
+        names = shortened(", ".join(sorted(unknown)))
+        raise usage_error(spec, prefix, f"Unknown option {names}.")
     words = list(invocation.positional)
     values: dict[str, Any] = {}
     for index, param in enumerate(spec.params):
@@ -93,7 +111,7 @@ def bind_arguments(
             continue
         values[param.name] = _convert(spec, param, raw, invocation, adapter, prefix)
     if words:
-        raise usage_error(spec, prefix, f"Too many words: {' '.join(words)!r}.")
+        raise usage_error(spec, prefix, f"Too many words: {quoted(' '.join(words))}.")
     return values
 
 

@@ -5,8 +5,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-pytest_plugins = sorted(
-    f"tests.fixtures.{path.stem}"
-    for path in (Path(__file__).parent / "fixtures").glob("*.py")
-    if path.stem != "__init__"
-)
+pytest_plugins = [
+    *sorted(
+        f"tests.fixtures.{path.stem}"
+        for path in (Path(__file__).parent / "fixtures").glob("*.py")
+        if path.stem != "__init__"
+    ),
+    "tests.fuzz_profiles",  # Hypothesis profiles: `ci` by default, `full` on request
+]
