@@ -142,7 +142,7 @@ class LinkSigner:
 
     def read(self, token: str) -> LinkClaims:
         """Check signature and expiry (not single use); raises LinkError."""
-        if len(token) > _MAX_TOKEN_LENGTH or token.count(".") != 1:
+        if len(token) > _MAX_TOKEN_LENGTH or token.count(".") != 1 or not token.isascii():
             raise LinkError(LinkProblem.TAMPERED)
         body, signature = token.split(".")
         if not same(signature, self._sign(body)):
@@ -157,7 +157,15 @@ class LinkSigner:
                 link_id=str(payload["j"]),
                 expires_at=datetime.fromtimestamp(int(payload["e"]), UTC),
             )
-        except (ValueError, KeyError, TypeError, binascii.Error) as exc:
+        except (
+            ValueError,
+            KeyError,
+            TypeError,
+            OverflowError,  # a timestamp past what the platform's clock holds
+            OSError,  # ditto, on some platforms
+            RecursionError,  # JSON nested past the parser's depth
+            binascii.Error,
+        ) as exc:
             # A correct signature over a malformed body means a bug or a key compromise.
             raise LinkError(LinkProblem.TAMPERED) from exc
         if payload.get("v") != _VERSION or network not in NETWORKS:
