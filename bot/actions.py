@@ -161,6 +161,26 @@ def describe(action: Action) -> str:
             return f"notify moderators of {c.id}"
 
 
+def kind(action: Action) -> str:
+    """What sort of action, and where, naming no one: "RemoveMessage in !space:hs"."""
+    community = ""
+    match action:
+        case Withhold(removal=removal):
+            community = removal.message.channel.community.id
+        case RemoveMessage(message=m) | RemoveReaction(message=m):
+            community = m.channel.community.id
+        case SetBadge(community=c) | NotifySender(community=c) | NotifyAdmins(community=c):
+            community = c.id
+        case NotifyModerators(community=c):
+            community = c.id
+        case ApplyPolicy(scope=scope):
+            community = scope.id if isinstance(scope, CommunityRef) else scope.community.id
+        case PostToChannel(channel=channel):
+            community = channel.community.id
+    name = type(action).__name__
+    return f"{name} in {community}" if community else name
+
+
 def summary(action: Action) -> str | None:
     """What the bot did, for the log at INFO: the kind of action, the community and the reason,
     and nothing about the people involved (no account ids, no message text). None for actions
@@ -169,7 +189,12 @@ def summary(action: Action) -> str | None:
         case Withhold(holds=holds, removal=removal):
             community = removal.message.channel.community.id
             what = "reaction" if isinstance(removal, RemoveReaction) else "message"
-            return f"held a {what} in {community} for {len(holds)} member(s) who filter it"
+            who = (
+                "a member who filters it"
+                if len(holds) == 1
+                else f"{len(holds)} members who filter it"
+            )
+            return f"held a {what} in {community} for {who}"
         case RemoveMessage(message=msg, reason=why):
             return f"removed a message in {msg.channel.community.id}: {why}"
         case RemoveReaction(message=msg, reason=why):

@@ -300,25 +300,25 @@ class BotCore:
             if action.why:
                 self.metrics.count("decisions.allowed_without_facts")
             return True
-        description = act.describe(action)
+        description = act.describe(action)  # with account ids: for the audit trail only
+        said = act.summary(action) or act.kind(action)  # for the log: no one is named
         if self.dry_run:
-            log.info("dry run: would %s", description)
+            log.info("dry run: would have %s", said)
             await self._audit(action, actor, f"would {description}", dry_run=True)
             return True
         try:
             await self._executors[type(action)](action)
         except AdapterError as exc:
             self.metrics.count("actions.failed")
-            log.warning("could not %s: %s", description, exc)
+            log.warning("could not carry out %s: %s", act.kind(action), exc)
             return False
         except Exception:
             self.metrics.count("actions.failed")
-            log.exception("could not %s", description)
+            log.exception("could not carry out %s", act.kind(action))
             return False
         self.metrics.count(f"actions.{type(action).__name__}")
-        summary = act.summary(action)
-        if summary is not None:
-            log.info("%s", summary)
+        if act.summary(action) is not None:
+            log.info("%s", said)
         if not isinstance(
             action, act.SendDirect | act.PostToChannel | act.NotifySender | act.NotifyModerators
         ):

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from bot.actions import SetBadge
 from bot.cog import Cog, command, listener
 from bot.config import parse_config
 from bot.core import BotCore
@@ -403,3 +404,19 @@ async def test_held_counts_truthfully_and_pages(setup: tuple[BotCore, RecordingA
     assert "is not a number from the list" in await held("show", "99999999999999999999")
     assert await held("dismiss", "all") == "Deleted 67 held items."
     assert await held() == "Nothing is held for you."
+
+
+async def test_the_log_says_what_was_done_and_names_no_one(
+    setup: tuple[BotCore, RecordingAdapter], caplog: pytest.LogCaptureFixture
+) -> None:
+    core, adapter = setup
+    await core.cache.set_filter(SPACE, ALICE, FilterLevel.REPLIES, NOW)
+    adapter.fail_badges = True
+    with caplog.at_level(logging.INFO):
+        await core.handle_event(adapter, reply(MALLORY, ALICE, "$x", "buy my stuff"))
+        await core.execute(SetBadge(VERA, SPACE, True))
+    said = caplog.text
+    assert "held a message in !space:hs for a member who filters it" in said
+    assert "could not carry out SetBadge in !space:hs" in said
+    for personal in ("@mallory:hs", "@alice:hs", "@vera:hs", "buy my stuff"):
+        assert personal not in said

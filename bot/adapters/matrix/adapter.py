@@ -986,7 +986,7 @@ class MatrixAdapter:
                     content = event.get("content")
                     direct = bool(isinstance(content, dict) and content.get("is_direct"))
             if not isinstance(inviter, str) or not self._may_accept(room_id, inviter, direct):
-                log.info("declining the invite to %s from %s", room_id, inviter)
+                log.info("declining an invitation to %s", room_id)
                 await self.client.room_leave(room_id)
                 return
             answer = await self.client.join(room_id)
@@ -1203,7 +1203,7 @@ class MatrixAdapter:
             except AdapterError as exc:
                 problems.append(str(exc))
         if problems:
-            log.warning("badge for %s only partly shown: %s", member.id, "; ".join(problems))
+            log.warning("a badge was only partly shown: %s", "; ".join(problems))
 
     async def _explain_space_invite(
         self, member: MemberRef, community: CommunityRef, space: str
