@@ -12,13 +12,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import Select, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.model import CommunityRef, MemberRef
+from bot.model import CommunityRef, MemberRef, Network
 from bot.storage import tables as t
 from bot.storage.records import RevocationRecord, VerificationRecord
 
@@ -260,8 +260,9 @@ def revocation_record(row: t.Revocation) -> RevocationRecord:
 
 
 def verification_record(row: t.Verification) -> VerificationRecord:
+    """A stored verification as a plain value (the one place this mapping is written)."""
     return VerificationRecord(
-        network=row.network,  # type: ignore[arg-type]
+        network=cast(Network, row.network),
         account_id=row.account_id,
         method=row.method,
         level=row.level,

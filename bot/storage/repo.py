@@ -158,7 +158,7 @@ class Store:
                 t.Verification.account_id == member.id,
             )
         )
-        return _verification(row) if row else None
+        return identities.verification_record(row) if row else None
 
     async def save_verification(self, record: VerificationRecord) -> None:
         """Write a verification as given, with no identity places and no revocation check (an
@@ -287,7 +287,7 @@ class Store:
 
     async def list_verifications(self, network: Network) -> list[VerificationRecord]:
         rows = await self._all(select(t.Verification).where(t.Verification.network == network))
-        return [_verification(r) for r in rows]
+        return [identities.verification_record(r) for r in rows]
 
     async def verifications_due_reminder(
         self, *, remind_before: datetime, now: datetime
@@ -302,7 +302,7 @@ class Store:
                 t.Verification.expires_at <= remind_before,
             )
         )
-        return [_verification(r) for r in rows]
+        return [identities.verification_record(r) for r in rows]
 
     async def verifications_expired(
         self, *, now: datetime, since: datetime
@@ -316,7 +316,7 @@ class Store:
                 t.Verification.expires_at > since,
             )
         )
-        return [_verification(r) for r in rows]
+        return [identities.verification_record(r) for r in rows]
 
     async def mark_reminded(self, member: MemberRef, at: datetime) -> None:
         async with self._session() as session:
@@ -910,22 +910,6 @@ def _row_dict(row: t.Base) -> dict[str, Any]:
         value = getattr(row, column.key)
         values[column.key] = value.isoformat() if isinstance(value, datetime) else value
     return values
-
-
-def _verification(row: t.Verification) -> VerificationRecord:
-    return VerificationRecord(
-        network=cast(Network, row.network),
-        account_id=row.account_id,
-        method=row.method,
-        level=row.level,
-        identity_hash=row.identity_hash,
-        verified_at=row.verified_at,
-        expires_at=row.expires_at,
-        revoked_at=row.revoked_at,
-        revoked_by=row.revoked_by,
-        revoke_reason=row.revoke_reason,
-        reminded_at=row.reminded_at,
-    )
 
 
 def _pending(row: t.PendingCheck) -> PendingRecord:
