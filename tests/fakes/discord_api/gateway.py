@@ -8,10 +8,11 @@ the client was away), so a RESUME replays exactly what was missed. Tests push me
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import secrets
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,6 +33,10 @@ GUILD_EVENTS = {
     "THREAD_CREATE",
 }
 MEMBER_EVENTS = {"GUILD_MEMBER_ADD", "GUILD_MEMBER_UPDATE", "GUILD_MEMBER_REMOVE"}
+# Close codes after which Discord keeps the session for a RESUME; after the others (4007 Invalid
+# seq, 4009 Session timed out, and the fatal 4004, 4010-4014) it is gone: a RESUME is answered
+# with INVALID_SESSION (d=false) and the client must IDENTIFY anew. Events meanwhile are lost.
+RESUMABLE_CLOSE_CODES = frozenset({1000, 1001, 4000, 4001, 4002, 4003, 4005, 4008})
 
 
 @dataclass
@@ -73,10 +78,22 @@ class InteractionRecord:
     channel_id: int
     user_id: int
     replies: list[Json] = field(default_factory=list)  # {"kind", "content", "ephemeral", ...}
+    expires_after: int | None = None  # the token stops working once this many replies exist
 
     @property
     def acknowledged(self) -> bool:
         return any(r["kind"] == "callback" for r in self.replies)
+
+    @property
+    def expired(self) -> bool:
+        """Past its window: 3 s unanswered, or 15 minutes for follow-ups (see `expire`)."""
+        return self.expires_after is not None and len(self.replies) >= self.expires_after
+
+    def expire(self, *, after_replies: int = 0) -> None:
+        """Let the token's time run out once `after_replies` replies went through: then the
+        response is refused with Unknown Interaction (10062, 404) and every webhook request with
+        Invalid Webhook Token (50027, 401), as Discord does."""
+        self.expires_after = after_replies
 
 
 @dataclass
@@ -106,6 +123,7 @@ class Gateway:
     interactions: dict[int, InteractionRecord]
     gateway_paths: list[str]
     automod_blocks: list[Json]
+    identify_gate: asyncio.Event
     _notify: Callable[[], None]
     wait_until: Any
     automod_verdict: Any
@@ -156,6 +174,7 @@ class Gateway:
         if not self.world.privileged_intents and intents & PRIVILEGED_INTENTS:
             await ws.close(code=4014, message=b"Disallowed intent(s).")
             return None
+        await self.identify_gate.wait()  # see `identify_held`
         self.identifies += 1
         session = GatewaySession(secrets.token_hex(16), intents, ws=ws)
         self.sessions[session.id] = session
@@ -257,10 +276,9 @@ class Gateway:
                 and not session.wants(MESSAGE_CONTENT)
             ):
                 mentioned = {m["id"] for m in data.get("mentions", [])}
-                if (
-                    data["author"]["id"] != str(self.world.bot.id)
-                    and str(self.world.bot.id) not in mentioned
-                ):
+                author = (data.get("author") or {}).get("id")  # a test may send a broken one
+                bot = str(self.world.bot.id)
+                if author != bot and bot not in mentioned:
                     out = {**data, "content": "", "embeds": [], "attachments": []}
             frames.append(await self._send(session, event, out))
         return frames
@@ -277,8 +295,12 @@ class Gateway:
         mentions: Iterable[User] = (),
         attachments: int = 0,
         ping_reply: bool = True,
+        referenced: str = "resolved",
     ) -> Pushed:
-        """A member posts. AutoMod applies first, as on Discord: a blocked message never arrives."""
+        """A member posts. AutoMod applies first, as on Discord: a blocked message never arrives.
+
+        `referenced`: how Discord fills a reply's `referenced_message` ("resolved", "missing" or
+        "deleted"; see `World.message_payload`)."""
         guild, channel = self.world.locate_channel(channel.id)
         mentions = tuple(mentions)
         if guild is not None:
@@ -296,7 +318,7 @@ class Gateway:
                 return Pushed("AUTO_MODERATION_ACTION_EXECUTION", execution, frames, rule)
         data = self.world.message_payload(
             channel, author, content, reply_to=reply_to, mentions=mentions,
-            attachments=attachments, ping_reply=ping_reply,
+            attachments=attachments, ping_reply=ping_reply, referenced=referenced,
         )  # fmt: skip
         return Pushed("MESSAGE_CREATE", data, await self.dispatch("MESSAGE_CREATE", data, guild))
 
@@ -313,11 +335,17 @@ class Gateway:
             data["guild_id"] = message["guild_id"]
         return data
 
-    async def push_reaction(self, message: Json, user: User, emoji: str) -> Pushed:
+    async def push_reaction(
+        self, message: Json, user: User, emoji: str, *, with_author: bool = True
+    ) -> Pushed:
+        """A member reacts. `message_author_id` is optional in Discord's payload;
+        `with_author=False` leaves it out, as Discord sometimes does."""
         guild, _ = self.world.locate_channel(int(message["channel_id"]))
         self.world.reactions.setdefault(int(message["id"]), set()).add((emoji, user.id))
         data = self._reaction_payload(message, user.id, emoji)
-        data.update(message_author_id=message["author"]["id"], burst_colors=[])
+        data.update(burst_colors=[])
+        if with_author:
+            data["message_author_id"] = message["author"]["id"]
         if guild is not None:
             data["member"] = guild.member(user.id).payload()
         return Pushed(
@@ -419,12 +447,28 @@ class Gateway:
     # --- disconnects ---------------------------------------------------------------------------
 
     async def drop_gateway(self, code: int = 4000) -> None:
-        """Close every live gateway connection, as a network blip or a Discord restart would."""
-        for session in self.sessions.values():
+        """Close every live gateway connection, as a network blip or a Discord restart would.
+
+        With a resumable code (4000) each session stays: a RESUME replays what was missed. With
+        any other (4007, 4009, ...) the sessions end: events from now on reach only sessions
+        identified later, and a RESUME is answered with INVALID_SESSION."""
+        for session in list(self.sessions.values()):
             ws, session.ws = session.ws, None
+            if code not in RESUMABLE_CLOSE_CODES:
+                del self.sessions[session.id]
             if ws is not None:
                 await ws.close(code=code)
         self._notify()
+
+    @contextlib.asynccontextmanager
+    async def identify_held(self) -> AsyncIterator[None]:
+        """While inside, an IDENTIFY waits (Discord is slow to start a session), so what a test
+        pushes meanwhile reaches no client, exactly as in the gap before a new session."""
+        self.identify_gate.clear()
+        try:
+            yield
+        finally:
+            self.identify_gate.set()
 
     async def wait_for_sessions(self, count: int, *, within: float = 10.0) -> GatewaySession:
         """Wait until `count` clients have identified and received their guilds; the newest."""

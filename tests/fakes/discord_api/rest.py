@@ -28,6 +28,9 @@ from .state import (
     Perm,
     Role,
     User,
+    form_error,
+    missing_permissions,
+    rest_message,
     unknown,
 )
 
@@ -56,6 +59,7 @@ class RestApi(Gateway):
             ("POST", "/webhooks/{app_id}/{token}", self._followup),
             ("PATCH", "/webhooks/{app_id}/{token}/messages/{message_id}", self._edit_reply),
             ("GET", "/channels/{channel_id}", self._get_channel),
+            ("GET", "/channels/{channel_id}/messages", self._list_messages),
             ("POST", "/channels/{channel_id}/messages", self._create_message),
             ("GET", "/channels/{channel_id}/messages/{message_id}", self._get_message),
             ("DELETE", "/channels/{channel_id}/messages/{message_id}", self._delete_message),
@@ -92,9 +96,13 @@ class RestApi(Gateway):
         return guild, self.world.bot_member(guild)
 
     def _interaction(self, request: web.Request) -> InteractionRecord:
+        """The interaction behind a webhook token; once its 15 minutes are over, Discord answers
+        401 Invalid Webhook Token (50027) to every request made with it."""
         token = request.match_info["token"]
         for record in self.interactions.values():
             if record.token == token:
+                if record.expired:
+                    raise ApiError(401, 50027, "Invalid Webhook Token")
                 return record
         raise unknown("Webhook", 10015)
 
@@ -168,7 +176,7 @@ class RestApi(Gateway):
 
     async def _callback(self, request: web.Request) -> Json | None:
         record = self.interactions.get(_id(request, "interaction_id"))
-        if record is None or record.token != request.match_info["token"]:
+        if record is None or record.token != request.match_info["token"] or record.expired:
             raise unknown("interaction", 10062)
         if record.acknowledged:
             raise ApiError(400, 40060, "Interaction has already been acknowledged.")
@@ -252,8 +260,47 @@ class RestApi(Gateway):
         await self.dispatch("MESSAGE_CREATE", data, guild)
         return data
 
+    def _readable(self, request: web.Request) -> Channel:
+        """A channel the bot may read history in: 403 Missing Access (50001) when it cannot
+        see the channel at all."""
+        guild, channel = self.world.locate_channel(_id(request, "channel_id"))
+        if guild is not None:
+            bot = self.world.bot_member(guild)
+            if not guild.channel_permissions(bot, channel) & Perm.VIEW_CHANNEL:
+                raise ApiError(403, 50001, "Missing Access")
+        return channel
+
+    def _may_read_history(self, channel: Channel) -> bool:
+        if channel.guild_id is None:
+            return True
+        guild = self.world.guild(channel.guild_id)
+        perms = guild.channel_permissions(self.world.bot_member(guild), channel)
+        return bool(perms & Perm.READ_MESSAGE_HISTORY)
+
     async def _get_message(self, request: web.Request) -> Json:
-        return self.world.message(_id(request, "channel_id"), _id(request, "message_id"))
+        channel = self._readable(request)
+        if not self._may_read_history(channel):
+            raise missing_permissions()
+        return rest_message(self.world.message(channel.id, _id(request, "message_id")))
+
+    async def _list_messages(self, request: web.Request) -> list[Json]:
+        """Get Channel Messages: `limit` 1-100 (default 50), `after` or `before`; newest first.
+        Without Read Message History Discord answers an empty list, not an error."""
+        channel = self._readable(request)
+        query = request.query
+        if "around" in query:
+            raise NotImplementedError("the loopback Discord does not serve ?around=")
+        try:
+            limit = int(query.get("limit", "50"))
+            after = int(query["after"]) if "after" in query else None
+            before = int(query["before"]) if "before" in query else None
+        except ValueError:
+            raise form_error("limit", "NUMBER_TYPE_COERCE", "Value is not int.") from None
+        if not 1 <= limit <= 100:
+            raise form_error("limit", "NUMBER_TYPE_MAX", "int value should be <= 100 and >= 1.")
+        if not self._may_read_history(channel):
+            return []
+        return self.world.history(channel.id, limit=limit, after=after, before=before)
 
     async def _delete_message(self, request: web.Request) -> None:
         guild, channel = self.world.locate_channel(_id(request, "channel_id"))

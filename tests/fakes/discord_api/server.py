@@ -5,13 +5,19 @@ What it fakes, well enough for the real discord.py 2.7 client:
   per guild (roles, channels, threads, members, member_count), heartbeats and ACKs, sequence
   numbers, RESUME replaying every event missed while disconnected, REQUEST_GUILD_MEMBERS, intents
   (events the client did not ask for are not sent; without MESSAGE_CONTENT, content is blanked).
+  Closes with resumable codes (4000) keep the session; others (4007, 4009, ...) end it, so a
+  RESUME gets INVALID_SESSION and what happened meanwhile is never delivered. IDENTIFY can be
+  held back (`identify_held`) to open such a gap on purpose.
 - REST: login (``users/@me``, ``oauth2/applications/@me``), command sync (global and guild),
-  interaction callbacks (no Authorization header, ``?with_response=1``) and follow-ups, messages,
+  interaction callbacks (no Authorization header, ``?with_response=1``) and follow-ups, with
+  expiry (10062 for the response, 401/50027 for webhooks), messages (one, or history with
+  ``limit``/``after``/``before``, newest first, without the gateway-only ``member``/``guild_id``),
   reactions, member roles, roles, channel permission overwrites, AutoMod rules, DMs, linked-role
   metadata. State changes are echoed on the gateway as Discord does (GUILD_MEMBER_UPDATE, ...).
 - Rules: Discord's permission arithmetic, role hierarchy (403/50013), unknown objects (404 with
   Discord's codes), AutoMod limits and blocking of matching messages, rate limits with Discord's
-  headers and a ``Via`` header (discord.py takes a 429 without one for a Cloudflare ban).
+  headers and a ``Via`` header (discord.py takes a 429 without one for a Cloudflare ban);
+  injected failures (`fail_next`: any status, Discord's error code) and slow answers (`delay_next`).
 - Every response is ``Content-Type: application/json`` exactly; with a charset discord.py reads
   the body as text. Every request is recorded (method, path, arrival time, body, status).
 
@@ -71,6 +77,16 @@ class Failure:
     status: int
     remaining: int
     retry_after: float
+    code: int = 0
+    message: str = "injected failure"
+
+
+@dataclass
+class Delay:
+    method: str
+    path: re.Pattern[str]
+    seconds: float
+    remaining: int
 
 
 def json_response(
@@ -98,6 +114,9 @@ class FakeDiscord(RestApi):
         self.automod_blocks: list[Json] = []
         self._limits: list[RateLimit] = []
         self._failures: list[Failure] = []
+        self._delays: list[Delay] = []
+        self.identify_gate = asyncio.Event()
+        self.identify_gate.set()
         self._pulse = asyncio.Event()
         self._runner: web.AppRunner | None = None
         self.port = 0
@@ -195,10 +214,29 @@ class FakeDiscord(RestApi):
         return rule
 
     def fail_next(
-        self, method: str, path: str, *, status: int = 429, count: int = 1, retry_after: float = 0.2
+        self,
+        method: str,
+        path: str,
+        *,
+        status: int = 429,
+        count: int = 1,
+        retry_after: float = 0.2,
+        code: int = 0,
+        message: str = "injected failure",
     ) -> None:
-        """Answer the next `count` matching requests with `status` (429: with Discord's headers)."""
-        self._failures.append(Failure(method, re.compile(path), status, count, retry_after))
+        """Answer the next `count` matching requests with `status` (429: with Discord's headers;
+        others with Discord's JSON error body, `code` and `message`)."""
+        failure = Failure(method, re.compile(path), status, count, retry_after, code, message)
+        self._failures.append(failure)
+
+    def recover(self) -> None:
+        """Discord is back: injected failures and slow answers still pending are dropped."""
+        self._failures.clear()
+        self._delays.clear()
+
+    def delay_next(self, method: str, path: str, *, seconds: float, count: int = 1) -> None:
+        """Answer the next `count` matching requests only after `seconds` (a slow Discord)."""
+        self._delays.append(Delay(method, re.compile(path), seconds, count))
 
     def _limit_headers(self, rule: RateLimit, path: str) -> tuple[dict[str, str], float | None]:
         now = time.time()
@@ -258,6 +296,7 @@ class FakeDiscord(RestApi):
             reason=None if reason is None else unquote(reason),
         )
         self.requests.append(record)
+        self._notify()  # arrival counts too: a test may wait for a request still being answered
         request[BODY] = body
         response = await self._answer(request, handler, path, token_in_url or authorized)
         record.status = response.status
@@ -269,6 +308,11 @@ class FakeDiscord(RestApi):
     ) -> web.StreamResponse:
         if not authorized:
             return json_response(401, {"message": "401: Unauthorized", "code": 0})
+        for delay in self._delays:
+            if delay.remaining and request.method == delay.method and delay.path.fullmatch(path):
+                delay.remaining -= 1
+                await asyncio.sleep(delay.seconds)
+                break
         for failure in self._failures:
             if (
                 failure.remaining
@@ -280,7 +324,8 @@ class FakeDiscord(RestApi):
                     return self._too_many(
                         failure.retry_after, {"X-RateLimit-Remaining": "0"}, "shared"
                     )
-                return json_response(failure.status, {"message": "injected failure", "code": 0})
+                body = {"message": failure.message, "code": failure.code}
+                return json_response(failure.status, body)
         headers: dict[str, str] = {}
         for rule in self._limits:
             if rule.method == request.method and rule.path.fullmatch(path):

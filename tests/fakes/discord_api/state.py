@@ -91,6 +91,18 @@ def form_error(where: str, code: str, message: str) -> ApiError:
     return ApiError(400, 50035, "Invalid Form Body", errors)
 
 
+def rest_message(data: Json) -> Json:
+    """A message as REST returns it: `guild_id`, `member` and the mentions' `member` fields come
+    only with gateway events (MESSAGE_CREATE), so a REST reader must find members in its cache."""
+    out = {k: v for k, v in data.items() if k not in ("guild_id", "member")}
+    out["mentions"] = [
+        {k: v for k, v in user.items() if k != "member"} for user in data.get("mentions", [])
+    ]
+    if isinstance(data.get("referenced_message"), dict):
+        out["referenced_message"] = rest_message(data["referenced_message"])
+    return out
+
+
 def iso_now() -> str:
     return datetime.now(UTC).isoformat()
 
@@ -475,6 +487,26 @@ class World:
             raise unknown("Message", 10008)
         return found
 
+    def history(
+        self,
+        channel_id: int,
+        *,
+        limit: int = 50,
+        after: int | None = None,
+        before: int | None = None,
+    ) -> list[Json]:
+        """Get Channel Messages as Discord answers it: newest first; with `after`, the `limit`
+        messages right after that id (still newest first), else the newest before `before`."""
+        ids = sorted(
+            i
+            for i, m in self.messages.items()
+            if int(m["channel_id"]) == channel_id
+            and (after is None or i > after)
+            and (before is None or i < before)
+        )
+        chosen = ids[:limit] if after is not None and before is None else ids[-limit:]
+        return [rest_message(self.messages[i]) for i in reversed(chosen)]
+
     def bot_member(self, guild: Guild) -> Member:
         return guild.member(self.bot.id)
 
@@ -498,8 +530,13 @@ class World:
         mentions: tuple[User, ...] = (),
         attachments: int = 0,
         ping_reply: bool = True,
+        referenced: str = "resolved",
     ) -> Json:
-        """A MESSAGE_CREATE body as Discord sends it, including the reply's referenced message."""
+        """A MESSAGE_CREATE body as Discord sends it, including the reply's referenced message.
+
+        `referenced` is how Discord filled `referenced_message` in: "resolved" (the message),
+        "missing" (the key left out: Discord did not try to fetch it) or "deleted" (null).
+        """
         guild = self.guilds.get(channel.guild_id) if channel.guild_id is not None else None
         mentioned = list(mentions)
         if reply_to is not None and ping_reply:
@@ -553,8 +590,13 @@ class World:
                 "guild_id": data.get("guild_id"),
                 "fail_if_not_exists": False,
             }
-            data["referenced_message"] = {
-                k: v for k, v in reply_to.items() if k != "referenced_message"
-            }
+            if referenced == "resolved":
+                data["referenced_message"] = {
+                    k: v for k, v in reply_to.items() if k != "referenced_message"
+                }
+            elif referenced == "deleted":
+                data["referenced_message"] = None
+            else:
+                assert referenced == "missing", referenced
         self.messages[message_id] = data
         return data
