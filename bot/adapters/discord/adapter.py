@@ -1,10 +1,12 @@
 """The Discord adapter: discord.py on one side, verifybot's neutral events and actions on the other.
 
 Shape of the thing:
-* a supervised `discord.Client` (restarted, with a log line, if it ever dies: discord.py ends
-  `Client.connect` on a gateway payload it cannot parse, and does not reconnect by itself);
+* a supervised `discord.Client` (`supervisor`: a new one, with a log line, if it ever dies);
+  an event payload it cannot parse is skipped instead (`gateway_guard`): the session carries on;
 * gateway events -> neutral events -> `EventSink`, awaited in the same task, so a message that
-  must go is deleted while its own event is being handled;
+  must go is deleted while its own event is being handled; a reply's or reaction's author that
+  Discord left out is looked up first (`authors`), and a fresh session reads back what it missed
+  (`catch_up`);
 * actions are checked against discord.py's cache first (permissions, role hierarchy), so a
   missing permission becomes one admin notice instead of a storm of 403s;
 * no exception escapes into discord.py's event loop: handlers log, count and carry on.
@@ -18,17 +20,23 @@ import time
 from collections import OrderedDict, defaultdict
 from collections.abc import AsyncIterator, Awaitable, Sequence
 from dataclasses import dataclass
-from types import SimpleNamespace
 from typing import Any, Protocol
 
-import aiohttp
 import discord
 import yarl
 from discord import app_commands
 from discord.gateway import DiscordWebSocket
 
 from bot.adapters.base import AdapterError, Capabilities, EventSink
-from bot.adapters.discord import native
+from bot.adapters.discord import answers, native
+from bot.adapters.discord.answers import MESSAGE_LIMIT, NO_PINGS, chunks
+from bot.adapters.discord.authors import (
+    AuthorLookup,
+    AuthorMemory,
+    complete_reaction,
+    complete_reply,
+)
+from bot.adapters.discord.catch_up import CatchUp
 from bot.adapters.discord.commands import build_command, invocation_from
 from bot.adapters.discord.events import (
     channel_ref,
@@ -42,6 +50,9 @@ from bot.adapters.discord.events import (
     reaction_added,
     reaction_for_url,
 )
+from bot.adapters.discord.failures import counting_trace, failure_text
+from bot.adapters.discord.gateway_guard import BadEvents, guard_parsers
+from bot.adapters.discord.supervisor import ClientSupervisor
 from bot.config import Config, ConfigError, DiscordSettings
 from bot.model import (
     ChannelRef,
@@ -62,8 +73,6 @@ READY_TIMEOUT = 120.0  # chunking a large guild's members at start takes a while
 DEFER_AFTER = 2.0  # Discord drops an interaction that is not answered within 3 seconds
 NOTICE_SECONDS = 30.0  # how long a public "please verify" notice stays up
 ADMIN_REPEAT_SECONDS = 3600.0  # the same admin notice at most once an hour
-MESSAGE_LIMIT = 2000
-NO_PINGS = discord.AllowedMentions.none()
 VERIFY_HINT = "Run /verify to verify."
 
 
@@ -83,23 +92,6 @@ class MemberProtection:
     unprotected: tuple[MemberRef, ...]
 
 
-def chunks(text: str, limit: int = MESSAGE_LIMIT) -> list[str]:
-    """Split at line breaks into Discord-sized messages (a long /held list, for instance)."""
-    parts: list[str] = []
-    current = ""
-    for line in text.split("\n"):
-        while len(line) > limit:
-            parts.append(line[:limit])
-            line = line[limit:]
-        if current and len(current) + 1 + len(line) > limit:
-            parts.append(current)
-            current = line
-        else:
-            current = f"{current}\n{line}" if current else line
-    parts.append(current)
-    return [p for p in parts if p] or [""]
-
-
 class _Client(discord.Client):
     """discord.py's client with every event handed to the adapter, guarded."""
 
@@ -107,15 +99,19 @@ class _Client(discord.Client):
         super().__init__(**options)
         self.adapter = adapter
         self.tree: app_commands.CommandTree[_Client] = app_commands.CommandTree(self)
+        guard_parsers(self, adapter._bad_events)
 
     async def setup_hook(self) -> None:
         self.adapter._fill_tree(self)
+
+    async def on_connect(self) -> None:  # READY was read: a new session, nothing after it yet
+        self.adapter._catch_up.session_started()
 
     async def on_ready(self) -> None:
         await self.adapter._guard("ready", self.adapter._on_ready(self))
 
     async def on_message(self, message: discord.Message) -> None:
-        await self.adapter._guard("message", self.adapter._on_message(message))
+        await self.adapter._handle_message(message)
 
     async def on_raw_reaction_add(self, payload: discord.RawReactionActionEvent) -> None:
         await self.adapter._guard("reaction", self.adapter._on_reaction(payload))
@@ -153,14 +149,11 @@ class DiscordAdapter:
             native_verified_only=True,
             command_prefix="/",
         )
-        self.metrics: dict[str, int] = defaultdict(int)  # http_401/403/429, client_restarts, ...
-        self.restart_delay = 1.0  # first pause before restarting a dead client; doubles to 60 s
+        self.metrics: dict[str, int] = defaultdict(int)  # http_401/403/429/5xx, restarts, ...
+        self._runner = ClientSupervisor(self._make_client, self.metrics)
         self._sink: EventSink | None = None
-        self._client: _Client | None = None
         self._supervisor: asyncio.Task[None] | None = None
         self._ready = asyncio.Event()
-        self._fatal: AdapterError | None = None
-        self._stopping = False
         self._specs: list[CommandSpec] = []
         self._self_id: int | None = None
         self._badge_ids: dict[int, int] = {}
@@ -173,19 +166,38 @@ class DiscordAdapter:
         self._in_flight = 0
         self._drained = asyncio.Event()
         self._drained.set()
+        self._bad_events = BadEvents(self.metrics)
+        self._seen = AuthorMemory()  # every guild message that arrived, handled or not
+        self._authors = AuthorLookup(self.metrics, self._seen)
+        self._catch_up = CatchUp(state, self.metrics, self._handle_message)
 
     # --- lifecycle ----------------------------------------------------------------------------
+
+    @property
+    def restart_delay(self) -> float:
+        """First pause before restarting a dead client; it doubles up to 60 s."""
+        return self._runner.restart_delay
+
+    @restart_delay.setter
+    def restart_delay(self, seconds: float) -> None:
+        self._runner.restart_delay = seconds
+
+    @property
+    def _client(self) -> _Client | None:
+        return self._runner.client
 
     async def start(self, sink: EventSink) -> None:
         """Log in and wait (bounded) until every guild is loaded; the client runs on after."""
         self._sink = sink
-        self._stopping = False
+        self._runner.stopping = False
         self._point_at_api()
         try:
             token = self.settings.token.resolve()
         except ConfigError as exc:
             raise AdapterError(f"discord.token: {'; '.join(exc.problems)}") from None
-        self._supervisor = asyncio.create_task(self._supervise(token), name="discord-client")
+        await self._catch_up.load()
+        self._catch_up.start()
+        self._supervisor = asyncio.create_task(self._runner.run(token), name="discord-client")
         ready = asyncio.create_task(self._ready.wait())
         done, _ = await asyncio.wait(
             {ready, self._supervisor}, timeout=READY_TIMEOUT, return_when=asyncio.FIRST_COMPLETED
@@ -193,13 +205,15 @@ class DiscordAdapter:
         if ready not in done:
             ready.cancel()
             if self._supervisor.done():
-                raise self._fatal or AdapterError("the Discord client stopped during start-up")
+                stopped = AdapterError("the Discord client stopped during start-up")
+                raise self._runner.fatal or stopped
             await self.stop()
             raise AdapterError(f"Discord did not get ready within {READY_TIMEOUT:.0f} s")
 
     async def stop(self) -> None:
         """Let handlers in progress finish (what they owe people is written first), then close."""
-        self._stopping = True
+        self._runner.stopping = True
+        await self._catch_up.stop()
         try:
             await asyncio.wait_for(self.drained(), 10)
         except TimeoutError:
@@ -224,8 +238,7 @@ class DiscordAdapter:
         intents = discord.Intents.none()
         intents.guilds = intents.members = intents.messages = True
         intents.message_content = intents.reactions = True
-        trace = aiohttp.TraceConfig()
-        trace.on_request_end.append(self._count_refusals)
+        trace = counting_trace(self.metrics)
         return _Client(
             self,
             intents=intents,
@@ -234,66 +247,6 @@ class DiscordAdapter:
             allowed_mentions=NO_PINGS,
             http_trace=trace,
         )
-
-    async def _supervise(self, token: str) -> None:
-        """Run the client; if it dies for any reason but a bad token, log why and start anew."""
-        delay = self.restart_delay
-        loop = asyncio.get_running_loop()
-        while not self._stopping:
-            client = self._client = self._make_client()
-            began = loop.time()
-            try:
-                await client.start(token)
-                why = "the client stopped by itself"
-            except discord.LoginFailure:
-                self._fatal = AdapterError(
-                    "Discord refused the bot token: check discord.token (Developer Portal → Bot"
-                    " → Reset Token)"
-                )
-                log.error("%s", self._fatal)
-                return
-            except discord.PrivilegedIntentsRequired:
-                self._fatal = AdapterError(
-                    "Discord refused the Server Members or Message Content intent: turn both on"
-                    " in the Developer Portal → Bot → Privileged Gateway Intents"
-                )
-                log.error("%s", self._fatal)
-                return
-            except asyncio.CancelledError:
-                await client.close()
-                raise
-            except Exception as exc:
-                if self._stopped():  # closed under it while stopping: nothing went wrong
-                    return
-                why = f"{type(exc).__name__}: {exc}"
-                log.error("the Discord client crashed", exc_info=exc)
-            finally:
-                if not client.is_closed():
-                    await client.close()
-            if self._stopped():
-                return
-            self.metrics["client_restarts"] += 1
-            if loop.time() - began > 300:
-                delay = self.restart_delay
-            log.error("Discord client ended (%s); restarting in %.1f s", why, delay)
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, 60.0)
-
-    def _stopped(self) -> bool:
-        return self._stopping
-
-    async def _count_refusals(
-        self,
-        session: aiohttp.ClientSession,
-        context: SimpleNamespace,
-        params: aiohttp.TraceRequestEndParams,
-    ) -> None:
-        """401/403/429 are counted (and 401/403 logged): a rising count is an admin's to-do."""
-        status = params.response.status
-        if status in (401, 403, 429):
-            self.metrics[f"http_{status}"] += 1
-            if status != 429:
-                log.warning("Discord answered %s to %s %s", status, params.method, params.url.path)
 
     async def _guard(self, what: str, work: Awaitable[Any]) -> None:
         self._in_flight += 1
@@ -311,11 +264,13 @@ class DiscordAdapter:
                 self._drained.set()
 
     def stats(self) -> dict[str, float]:
-        """Refusals (401/403/429), client restarts and handler errors for /metrics."""
+        """Refusals and outages (http_*), restarts, bad events, errors, catch-up for /metrics."""
         return {name: float(value) for name, value in self.metrics.items()}
 
     async def drained(self) -> None:
-        """Return once no gateway event is being handled (for a clean stop, and for tests)."""
+        """Return once no gateway event is being handled and no read-back runs (for a clean
+        stop, and for tests)."""
+        await self._catch_up.idle()
         await self._drained.wait()
 
     def _require_client(self) -> _Client:
@@ -336,13 +291,22 @@ class DiscordAdapter:
             await self._guard(f"preparing {guild.id}", self._prepare_guild(guild))
         self._ready.set()
         log.info("Discord ready as %s in %d guild(s)", client.user, len(client.guilds))
+        self._catch_up.begin(client)
+
+    async def _handle_message(self, message: discord.Message) -> None:
+        await self._guard("message", self._on_message(message))
 
     async def _on_message(self, message: discord.Message) -> None:
+        if message.guild is not None:
+            if not self._seen.remember(message.id, message.author.id):
+                return  # handled already: read back after a new session, or arrived live
+            self._catch_up.note(message.channel.id, message.id)
         event = message_posted(message, self._self_id)
         if event is None or event.sender.is_self:
             return
         self._remember_place(message.author.id, message.guild, message.channel.id)
-        await self._push(event)
+        http = self._client.http if self._client is not None else None
+        await self._push(await complete_reply(event, message, self._authors, http))
 
     async def _on_reaction(self, payload: discord.RawReactionActionEvent) -> None:
         event = reaction_added(payload, self._self_id)
@@ -352,7 +316,7 @@ class DiscordAdapter:
         self._remember_place(
             payload.user_id, client.get_guild(payload.guild_id or 0), payload.channel_id
         )
-        await self._push(event)
+        await self._push(await complete_reaction(event, payload, self._authors, client.http))
 
     async def _on_guild_join(self, guild: discord.Guild) -> None:
         await self._prepare_guild(guild)
@@ -439,7 +403,7 @@ class DiscordAdapter:
     ) -> None:
         """Hand a slash command to the core; defer if the core needs longer than Discord waits."""
         lock = self._reply_locks.setdefault(interaction.id, asyncio.Lock())
-        deferral = asyncio.create_task(self._defer_later(interaction, lock))
+        deferral = asyncio.create_task(answers.defer_later(interaction, lock, DEFER_AFTER))
         try:
             await self._guard(f"/{spec.name}", self._hand_over(spec, interaction, values))
         finally:
@@ -452,50 +416,43 @@ class DiscordAdapter:
         if self._sink is not None:
             await self._sink.handle_command(self, invocation_from(spec, interaction, values))
 
-    async def _defer_later(self, interaction: discord.Interaction, lock: asyncio.Lock) -> None:
-        await asyncio.sleep(DEFER_AFTER)
-        async with lock:
-            if not interaction.response.is_done():
-                await interaction.response.defer(ephemeral=True, thinking=True)
-
     # --- answering people ---------------------------------------------------------------------
 
     async def respond(
         self, invocation: CommandInvocation, text: str, *, private: bool = True
     ) -> None:
+        """In place (ephemeral when `private`); by DM only what an expired interaction missed."""
         handle = invocation.reply_handle
+        member = invocation.invoker.member
         if not isinstance(handle, discord.Interaction):
-            await self.send_direct(invocation.invoker.member, text)
+            await self.send_direct(member, text)
             return
-        lock = self._reply_locks.get(handle.id) or asyncio.Lock()
-        try:
-            async with lock:
-                for part in chunks(text):
-                    if not handle.response.is_done():
-                        await handle.response.send_message(
-                            part, ephemeral=private, allowed_mentions=NO_PINGS
-                        )
-                    else:
-                        await handle.followup.send(
-                            part, ephemeral=private, allowed_mentions=NO_PINGS
-                        )
-        except discord.NotFound:  # the interaction expired: answer privately instead
-            await self.send_direct(invocation.invoker.member, text)
-        except discord.HTTPException as exc:
-            raise AdapterError(f"Discord refused the answer: {exc.text or exc.status}") from exc
+
+        async def by_direct_message(parts: Sequence[str]) -> None:
+            await self._send_parts(member, parts)
+
+        await answers.answer(
+            handle,
+            chunks(text),
+            private=private,
+            lock=self._reply_locks.get(handle.id) or asyncio.Lock(),
+            by_direct_message=by_direct_message,
+            metrics=self.metrics,
+        )
 
     async def send_direct(self, member: MemberRef, text: str) -> None:
+        await self._send_parts(member, chunks(text))
+
+    async def _send_parts(self, member: MemberRef, parts: Sequence[str]) -> None:
         client = self._require_client()
         try:
             channel = await client.create_dm(discord.Object(int(member.id)))
-            for part in chunks(text):
+            for part in parts:
                 await channel.send(part, allowed_mentions=NO_PINGS)
         except discord.Forbidden as exc:
             raise AdapterError("the member does not accept direct messages from the bot") from exc
         except discord.HTTPException as exc:
-            raise AdapterError(
-                f"Discord refused the direct message: {exc.text or exc.status}"
-            ) from exc
+            raise AdapterError(failure_text(exc, "send the direct message")) from exc
 
     async def notify_sender(self, member: MemberRef, channel: ChannelRef | None, text: str) -> None:
         """Tell an unverified sender why they were stopped: by DM, else by a self-deleting notice.
@@ -522,7 +479,7 @@ class DiscordAdapter:
                 delete_after=NOTICE_SECONDS,
             )
         except discord.HTTPException as exc:
-            raise AdapterError(f"could not post a notice: {exc.text or exc.status}") from exc
+            raise AdapterError(failure_text(exc, "post the notice")) from exc
 
     async def post(self, channel: ChannelRef, text: str) -> None:
         client = self._require_client()
@@ -531,9 +488,7 @@ class DiscordAdapter:
             for part in chunks(text):
                 await target.send(part, allowed_mentions=NO_PINGS)
         except discord.HTTPException as exc:
-            raise AdapterError(
-                f"could not post in <#{channel.id}>: {exc.text or exc.status}"
-            ) from exc
+            raise AdapterError(failure_text(exc, f"post in <#{channel.id}>")) from exc
 
     async def notify_admins(self, community: CommunityRef, text: str) -> None:
         """The community's log channel; else a DM to the owner; always the log. Deduplicated."""
@@ -702,7 +657,7 @@ class DiscordAdapter:
             await self.notify_admins(community, text)
             raise AdapterError(text) from exc
         except discord.HTTPException as exc:
-            raise AdapterError(f"could not change the {role.name} role: {exc.text}") from exc
+            raise AdapterError(failure_text(exc, f"change the {role.name} role")) from exc
 
     # --- removals -----------------------------------------------------------------------------
 
@@ -748,7 +703,7 @@ class DiscordAdapter:
                 ) from exc
             raise AdapterError(f"Discord refused to remove a message: {exc.text}") from exc
         except discord.HTTPException as exc:
-            raise AdapterError(f"could not remove the message: {exc.text or exc.status}") from exc
+            raise AdapterError(failure_text(exc, "remove the message")) from exc
 
     async def remove_reaction(
         self,
@@ -767,7 +722,7 @@ class DiscordAdapter:
         except discord.NotFound:
             return
         except discord.HTTPException as exc:
-            raise AdapterError(f"could not remove the reaction: {exc.text or exc.status}") from exc
+            raise AdapterError(failure_text(exc, "remove the reaction")) from exc
 
     # --- policy -------------------------------------------------------------------------------
 
@@ -801,18 +756,22 @@ class DiscordAdapter:
         badge = await self._badge_role(guild)
         reason = f"verifybot: {policy.value} policy for unverified members"
         refused: list[discord.abc.GuildChannel] = []
-        for channel in channels:
-            if not channel.permissions_for(guild.me).manage_roles:
-                refused.append(channel)
-                continue
-            try:
-                await native.apply_channel_policy(channel, policy, badge, reason=reason)
-            except discord.Forbidden:
-                refused.append(channel)
-        if isinstance(scope, CommunityRef):
-            await self._sync_limited(
-                guild, badge, on=policy is UnverifiedPolicy.LIMITED, reason=reason
-            )
+        try:
+            for channel in channels:
+                if not channel.permissions_for(guild.me).manage_roles:
+                    refused.append(channel)
+                    continue
+                try:
+                    await native.apply_channel_policy(channel, policy, badge, reason=reason)
+                except discord.Forbidden:
+                    refused.append(channel)
+            if isinstance(scope, CommunityRef):
+                await self._sync_limited(
+                    guild, badge, on=policy is UnverifiedPolicy.LIMITED, reason=reason
+                )
+        except discord.HTTPException as exc:  # an outage or rate limit, not a permission
+            text = failure_text(exc, f"apply the {policy.value} policy everywhere")
+            raise await self._cannot(guild, f"{text} Run /policy again then.") from exc
         if refused:
             names = ", ".join(c.mention for c in refused[:10])
             raise await self._cannot(

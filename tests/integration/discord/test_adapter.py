@@ -494,9 +494,10 @@ async def test_a_crashed_client_is_restarted(
     sink = RecordingSink()
     adapter = await discord_adapter(sink)
 
-    # a payload discord.py's parser cannot read ends Client.connect with the exception
-    await w.fake.dispatch("GUILD_ROLE_CREATE", {"guild_id": str(w.guild.id), "role": {}}, w.guild)
-    await w.fake.wait_for_sessions(2)  # a new client identified afresh
+    # a close discord.py does not reconnect after (4013, invalid intents) ends Client.connect
+    await w.fake.drop_gateway(4013)
+    await w.fake.wait_for_sessions(1)  # a new client identified afresh
+    assert w.fake.identifies == 2
     await w.fake.push_message(w.general, w.bob, "after the restart")
 
     assert (await sink.next(MessagePosted)).text == "after the restart"
