@@ -28,7 +28,7 @@ from bot.model import MessagePosted, ReactionAdded
 
 log = logging.getLogger(__name__)
 
-MEMORY_SIZE = 50_000  # recent messages remembered (about 6 MB); minutes of a busy server
+MEMORY_SIZE = 50_000  # recent messages (about 9 MB; ~1 µs to note one, 0.2 µs to look up)
 FETCHED_SIZE = 1_000  # authors learnt by fetching, so many reactions on one message fetch once
 FETCH_TIMEOUT = 2.0  # seconds; the event waits this long at most, then the author is unknown
 

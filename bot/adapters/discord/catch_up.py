@@ -147,18 +147,18 @@ class CatchUp:
         if not channel.permissions_for(channel.guild.me).read_message_history:
             self.metrics["catch_up_unreadable"] += 1
             return
-        found = 0
         try:
-            async with asyncio.timeout(READ_TIMEOUT):
+            async with asyncio.timeout(READ_TIMEOUT):  # the reading only: judging takes its time
                 history = channel.history(limit=HISTORY_LIMIT, after=discord.Object(after))
-                async for message in history:  # oldest first, since `after` is given
-                    found += 1
-                    await self._handle(message)
+                found = [message async for message in history]  # oldest first (`after`)
         except (TimeoutError, discord.HTTPException) as exc:
             self.metrics["catch_up_failures"] += 1
             log.warning("could not read back a channel of %s: %s", channel.guild.id, _why(exc))
-        self.metrics["catch_up_messages"] += found
-        if found >= HISTORY_LIMIT:
+            return
+        self.metrics["catch_up_messages"] += len(found)
+        for message in found:  # in order, as they arrived
+            await self._handle(message)
+        if len(found) >= HISTORY_LIMIT:
             self.metrics["catch_up_truncated"] += 1
             log.warning(
                 "more than %d messages arrived in a channel of %s while disconnected; only"

@@ -13,6 +13,7 @@ import time
 
 import pytest
 
+from bot.adapters.discord.authors import AuthorMemory
 from bot.model import MemberRef, MessagePosted, ReactionAdded
 from tests.fakes.discord_api import Channel, User
 from tests.fixtures.discord_fake import AdapterFactory, DiscordBot, DiscordWorld, RecordingSink
@@ -29,6 +30,15 @@ def ref(user: User) -> MemberRef:
 def unseen_post(w: DiscordWorld, channel: Channel, author: User, text: str) -> dict[str, object]:
     """A message that exists on Discord but never reached this bot (posted before it started)."""
     return w.world.message_payload(channel, author, text)
+
+
+def test_the_memory_is_bounded_and_knows_what_it_has_seen() -> None:
+    memory = AuthorMemory(size=3)
+    assert [memory.remember(m, m * 10) for m in (1, 2, 3, 2)] == [True, True, True, False]
+    memory.remember(4, 40)  # the oldest (1) makes room
+
+    assert len(memory) == 3 and 1 not in memory
+    assert [memory.author_of(m) for m in (1, 2, 3, 4)] == [None, 20, 30, 40]
 
 
 async def test_a_reply_without_its_target_names_the_author_from_memory(
