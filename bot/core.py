@@ -344,9 +344,15 @@ class BotCore:
     async def execute_all(
         self, actions: Sequence[act.Action], *, actor: MemberRef | None = None
     ) -> None:
-        """Run actions in order (a `Withhold` writes its holds before its removal)."""
+        """Run actions in order (a `Withhold` writes its holds before its removal). A sender is
+        told something was removed only if it was."""
+        removed = True
         for action in actions:
-            await self.execute(action, actor=actor)
+            if isinstance(action, act.NotifySender) and not removed:
+                continue
+            done = await self.execute(action, actor=actor)
+            if isinstance(action, act.Withhold | act.RemoveMessage | act.RemoveReaction):
+                removed = done
 
     async def _do_nothing(self, _action: act.Allow) -> None:
         return None

@@ -100,6 +100,6 @@ class Admin(Cog):
             await self.core.respond(
                 ctx,
                 f"The policy for {where} is saved as {chosen.describe()}, but I could not apply"
-                " it with the network's own settings; the admins' log says which permission I"
-                " am missing. Until then I enforce it myself.",
+                " it with the network's own settings just now; the admins' log says why. Until"
+                " then I enforce it myself.",
             )

@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bot.actions import SetBadge
+from bot.adapters.base import AdapterError
 from bot.cog import Cog, command, listener
 from bot.config import parse_config
 from bot.core import BotCore
@@ -263,9 +264,13 @@ async def test_badges_are_reconciled_at_start_and_restored_on_join(store: Store)
     )
     core = BotCore(CONFIG, store, adapters=[adapter], cogs=[Badges], clock=lambda: NOW)
     await core.start()
-    await wait_until(lambda: adapter.badges == {(VERA, SPACE)}, what="the badge check")
-    summary = [args[1] for name, args in adapter.calls if name == "notify_admins"]
-    assert summary == [
+
+    def summary() -> list[str]:
+        return [args[1] for name, args in adapter.calls if name == "notify_admins"]
+
+    await wait_until(lambda: bool(summary()), what="the badge check and its summary")
+    assert adapter.badges == {(VERA, SPACE)}
+    assert summary() == [
         "Badge check: restored the badge of 1 verified member (@vera:hs); removed it from 1"
         " member without a live verification, for example a badge given by hand (@mallory:hs)."
     ]
@@ -420,3 +425,17 @@ async def test_the_log_says_what_was_done_and_names_no_one(
     assert "could not carry out SetBadge in !space:hs" in said
     for personal in ("@mallory:hs", "@alice:hs", "@vera:hs", "buy my stuff"):
         assert personal not in said
+
+
+async def test_a_sender_is_not_told_of_a_removal_that_failed(
+    setup: tuple[BotCore, RecordingAdapter], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    core, adapter = setup
+    await core.cache.set_filter(SPACE, ALICE, FilterLevel.REPLIES, NOW)
+
+    async def outage(*_args: object) -> None:
+        raise AdapterError("the network answered 503")
+
+    monkeypatch.setattr(adapter, "remove_message", outage)
+    await core.handle_event(adapter, reply(MALLORY, ALICE, "$stays"))
+    assert adapter.directs == []  # no "your reply was removed" while it is still there
