@@ -11,6 +11,7 @@ import re
 
 import discord
 
+from bot.adapters.links import SCHEME_LINK, WWW_LINK
 from bot.model import (
     Actor,
     ChannelRef,
@@ -27,17 +28,9 @@ from bot.model import (
 # Discord delivers at most 4,000 characters of content (with Nitro; 2,000 without), so no
 # more is read; longer content (which Discord does not send) counts as holding a link.
 MAX_CONTENT = 4000
-# What Discord turns into a clickable link or an invite, in time linear in the text. The scheme
-# part used to be `\b[a-z][a-z0-9+.-]*://\S`, which tried every letter of `a.a.a.a...` as a
-# start and scanned the rest of the run from each: quadratic. Now each run of scheme characters
-# is tried once, from its start (the lookbehind): a letter starting a word there, or the first
-# one after a `+.-` in the run (atomic: a later one ends the run at the same place), then the
-# rest of the run, possessively, and `://` with a non-space. The same links.
-LINK_RE = re.compile(
-    r"(?<![a-z0-9+.\-])(?:(?<!\w)[a-z]|(?>[a-z0-9+.\-]*?[+.\-][a-z]))[a-z0-9+.\-]*+://(?=\S)"
-    r"|\bwww\.[a-z0-9\-]+\.[a-z]{2,}|\bdiscord\.gg/\S",
-    re.IGNORECASE,
-)
+# What Discord turns into a clickable link or an invite, in time linear in the text (see
+# bot/adapters/links.py)
+LINK_RE = re.compile(rf"{SCHEME_LINK}|{WWW_LINK}|\bdiscord\.gg/\S", re.IGNORECASE)
 # anchored, with bounded repeats: linear
 MEMBER_RE = re.compile(r"^(?:<@!?(\d{15,21})>|(\d{15,21}))$")
 CHANNEL_RE = re.compile(r"^(?:<#(\d{15,21})>|#?(\d{15,21}))$")

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote
 
+from bot.adapters.links import SCHEME_LINK, WWW_LINK
+
 JsonDict = dict[str, Any]
 
 ATTACHMENT_MSGTYPES = frozenset({"m.image", "m.file", "m.video", "m.audio"})
@@ -45,16 +47,8 @@ _BR_RE = re.compile(r"<br\s*/?>", re.IGNORECASE)
 # applied only up to the last </mx-reply> (`_without_reply_quote`)
 _REPLY_HTML_RE = re.compile(r"<mx-reply>.*?</mx-reply>", re.IGNORECASE | re.DOTALL)
 _LAST_REPLY_CLOSE_RE = re.compile(r".*</mx-reply>", re.IGNORECASE | re.DOTALL)
-# `\b[a-z][a-z0-9+.-]*://\S` tried every letter of a run like `a.a.a.a...` as a scheme start
-# and scanned the rest of the run from each: quadratic. This tries each run of scheme characters
-# once, from its start (the lookbehind): a letter starting a word there, or the first one after
-# a `+.-` in the run (atomic: any later one ends the run at the same place), then the rest of the
-# run, possessively, and `://` with a non-space. The same links, in linear time.
-_LINK_RE = re.compile(
-    r"(?<![a-z0-9+.\-])(?:(?<!\w)[a-z]|(?>[a-z0-9+.\-]*?[+.\-][a-z]))[a-z0-9+.\-]*+://(?=\S)"
-    r"|\bwww\.[a-z0-9\-]+\.[a-z]{2,}|\bmailto:\S",
-    re.IGNORECASE,
-)
+# linear in the text: see bot/adapters/links.py
+_LINK_RE = re.compile(rf"{SCHEME_LINK}|{WWW_LINK}|\bmailto:\S", re.IGNORECASE)
 _HREF_RE = re.compile(r"""href\s*=\s*["'](?!https://matrix\.to/#/[@!#])""", re.IGNORECASE)
 _ROOM_MENTION_RE = re.compile(r"(?:^|\s)@room\b")
 _COMMAND_NAME_RE = re.compile(r"[a-z][a-z0-9_\-]{0,31}")

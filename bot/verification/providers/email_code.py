@@ -30,10 +30,10 @@ CODE_DIGITS: Final = 6
 _SMTP_TIMEOUT = 15.0
 # Letters, digits and the punctuation real addresses use; no spaces, quotes or control characters
 # (which could smuggle headers into the message).
-_LOCAL_PART = re.compile(r"^[a-z0-9!#$%&'*/=?^_`{|}~.+-]{1,64}$")
-_DOMAIN = re.compile(
-    r"^(?=.{1,253}$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)+$"
-)
+# Both are used with fullmatch: `$` would also match before a final line feed.
+_LOCAL_PART = re.compile(r"[a-z0-9!#$%&'*/=?^_`{|}~.+-]{1,64}")
+_LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
+_DOMAIN = re.compile(rf"(?=.{{1,253}}\Z){_LABEL}(?:\.{_LABEL})+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,11 +62,11 @@ def parse_address(address: str) -> Address:
     if (
         not text.isascii()
         or not at
-        or not _LOCAL_PART.match(folded)
+        or not _LOCAL_PART.fullmatch(folded)
         or ".." in folded
         or folded.startswith(".")
         or folded.endswith(".")
-        or not _DOMAIN.match(domain)
+        or not _DOMAIN.fullmatch(domain)
     ):
         raise VerificationFailed(
             "That does not look like an e-mail address. Check it and try again.",
