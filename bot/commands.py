@@ -18,6 +18,9 @@ from bot.model import CommandError, CommandInvocation, CommandSpec, ParamKind, P
 QUOTE_CHARS = 60
 
 
+MAX_DIGITS = 12
+
+
 def usage_error(spec: CommandSpec, prefix: str, problem: str) -> CommandError:
     return CommandError(f"{problem}\nUsage: {spec.usage(prefix)}\n{spec.help}")
 
@@ -70,12 +73,13 @@ def _convert(
             )
         return channel
     if param.kind is ParamKind.INTEGER:
-        try:
-            return int(text.lstrip("#"))
-        except ValueError:
+        digits = text.lstrip("#")
+        # bounded: a number past what any list holds would overflow the database's integers
+        if not (digits.isascii() and digits.isdecimal() and len(digits) <= MAX_DIGITS):
             raise usage_error(
                 spec, prefix, f"{param.name} must be a whole number, not {quoted(text)}."
-            ) from None
+            )
+        return int(digits)
     if not text:
         raise usage_error(spec, prefix, f"{param.name} must not be empty.")
     return text

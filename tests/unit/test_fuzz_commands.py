@@ -32,6 +32,7 @@ from bot.model import (
     MemberRef,
     Network,
     ParamKind,
+    ParamSpec,
 )
 from tests.unit.fuzz_strategies import member_text
 
@@ -117,7 +118,7 @@ def check_bound(spec: CommandSpec, call: CommandInvocation, adapter: Any) -> Non
         elif kind is ParamKind.CHANNEL:
             assert isinstance(value, ChannelRef)
         elif kind is ParamKind.INTEGER:
-            assert isinstance(value, int)
+            assert isinstance(value, int) and 0 <= value < 10**12  # fits any database integer
         else:
             assert isinstance(value, str) and value
 
@@ -165,3 +166,16 @@ def test_an_answer_to_a_long_mistyped_word_fits_in_one_message(
             answer = str(exc)
             assert len(answer) <= DISCORD_ANSWER_LIMIT
             assert "é" not in answer or "é" * 60 + "…" in answer  # recognisable, cut short
+
+
+def test_a_number_too_large_for_any_list_is_a_usage_error() -> None:
+    spec = CommandSpec("page", "Show a page", (ParamSpec("number", ParamKind.INTEGER, "page"),))
+    adapter = MatrixWords()
+    for typed in ("99999999999999999999", "٣", "-1", "#12"):
+        call = invocation(spec, adapter, in_community=True, positional=(typed,))
+        if typed == "#12":
+            assert bind_arguments(spec, call, cast(ChatAdapter, adapter)) == {"number": 12}
+            continue
+        with pytest.raises(CommandError) as refused:
+            bind_arguments(spec, call, cast(ChatAdapter, adapter))
+        assert "must be a whole number" in str(refused.value)
