@@ -179,6 +179,8 @@ class BotCore:
         task = asyncio.create_task(self._guard(name, coro), name=name)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        # stopped before it began: close the work so it is not reported as never awaited
+        task.add_done_callback(lambda _task: coro.close())
         return task
 
     async def _guard(self, name: str, coro: Awaitable[Any]) -> Any:
