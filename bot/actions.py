@@ -87,8 +87,12 @@ class SetBadge:
 
 @dataclass(frozen=True, slots=True)
 class ApplyPolicy:
+    """Set a policy with the network's own tools. For a whole community, the channels in
+    `keep` have a policy of their own and are left as they are (`policy.native_plan`)."""
+
     scope: CommunityRef | ChannelRef
     policy: UnverifiedPolicy
+    keep: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)

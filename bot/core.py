@@ -232,7 +232,7 @@ class BotCore:
             return
         try:
             values = bind_arguments(spec, invocation, adapter)
-            await handler(CommandContext(invocation, spec, values), **values)
+            await handler(CommandContext(invocation, spec), **values)
         except CommandError as exc:
             await self._reply(adapter, invocation, str(exc))
         except Exception:
@@ -399,7 +399,9 @@ class BotCore:
         )
 
     async def _apply_policy(self, action: act.ApplyPolicy) -> None:
-        await self.adapter(action.scope.network).apply_policy(action.scope, action.policy)
+        await self.adapter(action.scope.network).apply_policy(
+            action.scope, action.policy, action.keep
+        )
 
     async def _send_direct(self, action: act.SendDirect) -> None:
         await self.adapter(action.member.network).send_direct(action.member, action.text)

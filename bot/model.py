@@ -8,7 +8,7 @@ never display names, so nothing here identifies a person beyond the account itse
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal, TypeAlias
 
@@ -39,7 +39,6 @@ class FilterLevel(enum.StrEnum):
             ),
             FilterLevel.ALL: (
                 "all: as 'replies', plus posts by unverified accounts in threads you started"
-                " and direct messages relayed by the bot"
             ),
         }[self]
 
@@ -73,7 +72,6 @@ class Relation(enum.StrEnum):
     MENTION = "mention"
     REACTION = "reaction"
     THREAD_POST = "thread_post"
-    DIRECT = "direct"
 
 
 class Access(enum.IntEnum):
@@ -149,7 +147,6 @@ class MessagePosted:
     thread_starter: MemberRef | None = None
     has_link: bool = False
     has_attachment: bool = False
-    is_direct: bool = False  # a direct-message room/channel with the bot
     at: datetime | None = None
     parent_channel_id: str | None = None  # a thread's parent channel, whose policy it follows
     # a reply whose target's author the adapter could not find out (deleted, not visible)
@@ -184,13 +181,6 @@ class MemberJoined:
 
 
 @dataclass(frozen=True, slots=True)
-class MemberLeft:
-    community: CommunityRef
-    member: MemberRef
-    channel: ChannelRef | None = None
-
-
-@dataclass(frozen=True, slots=True)
 class CommunityAdded:
     """The bot joined or was given a community (or a room was added to one)."""
 
@@ -198,7 +188,7 @@ class CommunityAdded:
     channel: ChannelRef | None = None
 
 
-Event: TypeAlias = MessagePosted | ReactionAdded | MemberJoined | MemberLeft | CommunityAdded
+Event: TypeAlias = MessagePosted | ReactionAdded | MemberJoined | CommunityAdded
 
 
 # --- commands -----------------------------------------------------------------------------------
@@ -255,7 +245,6 @@ class CommandInvocation:
     invoker: Actor
     args: tuple[tuple[str, str], ...] = ()
     positional: tuple[str, ...] = ()
-    rest: str = ""
     reply_handle: Any = None
     event_id: str | None = None
 
@@ -266,7 +255,6 @@ class CommandContext:
 
     invocation: CommandInvocation
     spec: CommandSpec
-    values: dict[str, Any] = field(default_factory=dict)
 
     @property
     def member(self) -> MemberRef:

@@ -11,8 +11,7 @@ Semantics (the same on every network):
   non-exempt senders:
     - ``off``: nothing is held (the default).
     - ``replies``: replies to, mentions of and reactions on the member's messages are held.
-    - ``all``: as ``replies``, plus posts in threads the member started; direct messages the
-      bot would relay to the member are refused (`may_relay_direct`).
+    - ``all``: as ``replies``, plus posts in threads the member started.
   A held message is removed once, held for every member whose filter stopped it, and the sender
   is told how to verify at most once per cooldown.
 * **Admin policy** for non-exempt senders, per community and overridable per channel (a channel's
@@ -26,7 +25,6 @@ Semantics (the same on every network):
     - ``verified_only``: as ``read_only``; natively, non-verified members cannot join or see.
   An admin-policy removal takes precedence over member filters: the interaction is removed, not
   held, and the sender is told why (within the cooldown).
-* Direct-message rooms with the bot are outside any community policy.
 * **Cannot know.** When the adapter could not find out whose message a reply or reaction
   touches (the message was deleted or is out of the bot's sight, after a memory lookup and a
   fetch), no member filter can apply to that relation: the interaction is allowed, as the
@@ -42,6 +40,7 @@ from datetime import datetime, timedelta
 from bot.actions import (
     Action,
     Allow,
+    ApplyPolicy,
     HoldForMember,
     NotifySender,
     RemoveMessage,
@@ -51,6 +50,8 @@ from bot.actions import (
 from bot.messages import excerpt_of
 from bot.model import (
     Actor,
+    ChannelRef,
+    CommunityRef,
     FilterLevel,
     MemberRef,
     MessagePosted,
@@ -63,7 +64,7 @@ from bot.storage.records import VerificationRecord
 
 Interaction = MessagePosted | ReactionAdded
 
-# Which relations each filter level holds. `DIRECT` is decided by `may_relay_direct`.
+# Which relations each filter level holds.
 HELD_RELATIONS: dict[FilterLevel, frozenset[Relation]] = {
     FilterLevel.OFF: frozenset(),
     FilterLevel.REPLIES: frozenset({Relation.REPLY, Relation.MENTION, Relation.REACTION}),
@@ -159,6 +160,24 @@ class PolicySources:
         return {**self.configured_channels, **self.stored_channels}
 
 
+def community_wide(community: CommunityRef, sources: PolicySources) -> ApplyPolicy:
+    """The community's policy, set natively everywhere but in the channels that have a policy
+    of their own (a channel's own policy always wins)."""
+    keep = frozenset(sources.channel_overrides())
+    return ApplyPolicy(community, sources.community_policy(), keep=keep)
+
+
+def native_plan(community: CommunityRef, sources: PolicySources) -> list[ApplyPolicy]:
+    """Everything to set with the network's own tools (at start, so a restart or a permission
+    fixed since leaves the platform in line): the community-wide policy if one is set, then
+    each channel with its own."""
+    plan = [community_wide(community, sources)]
+    if not (sources.stored_community or sources.configured_community):
+        plan = []
+    overrides = sorted(sources.channel_overrides().items())
+    return plan + [ApplyPolicy(ChannelRef(community, c), p) for c, p in overrides]
+
+
 def keeps_newcomers_silent(policy: UnverifiedPolicy) -> bool:
     """Whether an unverified member cannot write (or join) where this policy applies."""
     return policy in (UnverifiedPolicy.READ_ONLY, UnverifiedPolicy.VERIFIED_ONLY)
@@ -204,11 +223,6 @@ def touched_members(event: Interaction) -> list[tuple[MemberRef, Relation]]:
     return list(found.items())
 
 
-def may_relay_direct(sender_verified: bool, recipient_filter: FilterLevel) -> bool:
-    """Whether the bot may relay a direct message from the sender to a member."""
-    return sender_verified or recipient_filter is not FilterLevel.ALL
-
-
 def may_notify(last_notice: datetime | None, now: datetime, cooldown: timedelta) -> bool:
     return last_notice is None or now - last_notice >= cooldown
 
@@ -243,14 +257,12 @@ _WHAT = {
     Relation.MENTION: "message",
     Relation.REACTION: "reaction",
     Relation.THREAD_POST: "message",
-    Relation.DIRECT: "message",
 }
 _WHOM = {
     Relation.REPLY: "the member you replied to",
     Relation.MENTION: "a member you mentioned",
     Relation.REACTION: "the member whose message you reacted to",
     Relation.THREAD_POST: "the member who started this thread",
-    Relation.DIRECT: "the member you wrote to",
 }
 
 
@@ -312,15 +324,13 @@ def decide(
         return [Allow()]
     notify = may_notify(last_notice, now, settings.notice_cooldown)
 
-    is_direct = isinstance(event, MessagePosted) and event.is_direct
-    if not is_direct:
-        policy = effective_policy(community_policy, channel_policy)
-        violation = _policy_violation(event, policy, recent_messages, settings)
-        if violation is not None:
-            actions: list[Action] = [_remove(event, violation)]
-            if notify:
-                actions.append(_notice(event, violation))
-            return actions
+    policy = effective_policy(community_policy, channel_policy)
+    violation = _policy_violation(event, policy, recent_messages, settings)
+    if violation is not None:
+        actions: list[Action] = [_remove(event, violation)]
+        if notify:
+            actions.append(_notice(event, violation))
+        return actions
 
     holds: list[HoldForMember] = []
     for target in targets:

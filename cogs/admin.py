@@ -7,6 +7,7 @@ filters cog cover what the platform cannot express.
 
 from __future__ import annotations
 
+from bot import policy
 from bot.actions import ApplyPolicy
 from bot.cog import Cog, command
 from bot.model import (
@@ -34,11 +35,8 @@ class Admin(Cog):
                 await self.reapply(community)
 
     async def reapply(self, community: CommunityRef) -> None:
-        sources = await self.core.policy_sources(community)
-        if sources.stored_community or sources.configured_community:
-            await self.core.execute(ApplyPolicy(community, sources.community_policy()))
-        for channel_id, channel_policy in sorted(sources.channel_overrides().items()):
-            await self.core.execute(ApplyPolicy(ChannelRef(community, channel_id), channel_policy))
+        for action in policy.native_plan(community, await self.core.policy_sources(community)):
+            await self.core.execute(action)
 
     @command(
         "policy",
@@ -91,8 +89,12 @@ class Admin(Cog):
             by=ctx.member.id,
             at=self.core.clock(),
         )
-        scope = channel if channel is not None else community
-        applied = await self.core.execute(ApplyPolicy(scope, chosen), actor=ctx.member)
+        native = (
+            ApplyPolicy(channel, chosen)
+            if channel is not None
+            else policy.community_wide(community, await self.core.policy_sources(community))
+        )
+        applied = await self.core.execute(native, actor=ctx.member)
         where = f"the {word} {adapter.name_of(channel)}" if channel else "the whole community"
         if applied:
             await self.core.respond(ctx, f"The policy for {where} is now {chosen.describe()}.")

@@ -38,7 +38,6 @@ RELATION_WORDS = {
     Relation.MENTION: "A mention",
     Relation.REACTION: "A reaction",
     Relation.THREAD_POST: "A post in your thread",
-    Relation.DIRECT: "A direct message",
 }
 
 

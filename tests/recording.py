@@ -96,7 +96,10 @@ class RecordingAdapter:
         self.calls.append(("set_badge", (member, community, on)))
 
     async def apply_policy(
-        self, scope: CommunityRef | ChannelRef, policy: UnverifiedPolicy
+        self,
+        scope: CommunityRef | ChannelRef,
+        policy: UnverifiedPolicy,
+        keep: frozenset[str] = frozenset(),
     ) -> None:
         self.calls.append(("apply_policy", (scope, policy)))
 

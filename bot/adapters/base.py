@@ -28,10 +28,7 @@ from bot.model import (
 class Capabilities:
     """What a network can do natively, so cogs can choose the strongest tool available."""
 
-    native_pre_send_filter: bool = False  # e.g. Discord AutoMod blocks before delivery
     ephemeral_replies: bool = False  # answers only the invoker can see, in place
-    native_read_only: bool = True  # channel permissions / power levels enforce read_only
-    native_verified_only: bool = True  # overwrites / restricted join rules
     command_prefix: str = "/"  # how commands are written in help texts
     channel_word: str = "channel"  # what people on this network call a channel ("room")
     direct_commands: bool = False  # commands work in a direct chat with the bot
@@ -142,8 +139,14 @@ class ChatAdapter(Protocol):
     async def set_badge(self, member: MemberRef, community: CommunityRef, on: bool) -> None: ...
 
     async def apply_policy(
-        self, scope: CommunityRef | ChannelRef, policy: UnverifiedPolicy
-    ) -> None: ...
+        self,
+        scope: CommunityRef | ChannelRef,
+        policy: UnverifiedPolicy,
+        keep: frozenset[str] = frozenset(),
+    ) -> None:
+        """Enforce `policy` natively; community-wide, leave the channels in `keep` (their own
+        policy wins) as they are."""
+        ...
 
     def communities(self) -> Sequence[CommunityRef]:
         """The communities this adapter currently serves."""

@@ -100,9 +100,12 @@ class LoggedNetwork(RecordingAdapter):
         self._append(what="badge", member=member.id, on=on)
 
     async def apply_policy(
-        self, scope: CommunityRef | ChannelRef, policy: UnverifiedPolicy
+        self,
+        scope: CommunityRef | ChannelRef,
+        policy: UnverifiedPolicy,
+        keep: frozenset[str] = frozenset(),
     ) -> None:
-        await super().apply_policy(scope, policy)
+        await super().apply_policy(scope, policy, keep)
         self._append(what="policy", scope=scope.id, policy=policy.value)
 
     async def send_direct(self, member: MemberRef, text: str) -> None:

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from bot import policy
 from bot.actions import (
     Allow,
+    ApplyPolicy,
     NotifySender,
     RemoveMessage,
     RemoveReaction,
@@ -286,19 +287,6 @@ def test_replying_to_yourself_is_never_held() -> None:
     assert policy.touched_members(event) == []
 
 
-def test_direct_messages_sit_outside_community_policy() -> None:
-    event = interaction("unverified", "plain", is_direct=True, has_link=True)
-    assert run(
-        event, FilterLevel.OFF, state="unverified", community_policy=UnverifiedPolicy.READ_ONLY
-    ) == [Allow()]
-
-
-def test_relaying_direct_messages_is_refused_only_under_filter_all() -> None:
-    assert policy.may_relay_direct(False, FilterLevel.REPLIES)
-    assert not policy.may_relay_direct(False, FilterLevel.ALL)
-    assert policy.may_relay_direct(True, FilterLevel.ALL)
-
-
 # --- properties -----------------------------------------------------------------------------
 
 members = st.sampled_from([MemberRef("matrix", f"@u{i}:hs") for i in range(6)])
@@ -414,3 +402,25 @@ def test_an_author_that_cannot_be_known_is_an_explicit_allowed_decision() -> Non
             event, FilterLevel.ALL, state="unverified", community_policy=UnverifiedPolicy.READ_ONLY
         )
         assert isinstance(removed[0], RemoveMessage | RemoveReaction)
+
+
+def test_a_channels_own_policy_wins_natively_too() -> None:
+    """Set natively, the community's policy leaves the channels with their own alone."""
+    community = CHANNEL.community
+    sources = policy.PolicySources(
+        default=UnverifiedPolicy.OPEN,
+        configured_community=UnverifiedPolicy.LIMITED,
+        stored_community=UnverifiedPolicy.READ_ONLY,
+        configured_channels={"!a": UnverifiedPolicy.VERIFIED_ONLY},
+        stored_channels={"!b": UnverifiedPolicy.OPEN},
+    )
+    assert sources.community_policy() is UnverifiedPolicy.READ_ONLY  # stored beats configured
+    assert sources.channel_policy(["!thread", "!b"]) is UnverifiedPolicy.OPEN  # parent's own
+    assert sources.channel_policy(["!c"]) is UnverifiedPolicy.READ_ONLY
+    assert policy.native_plan(community, sources) == [
+        ApplyPolicy(community, UnverifiedPolicy.READ_ONLY, keep=frozenset({"!a", "!b"})),
+        ApplyPolicy(ChannelRef(community, "!a"), UnverifiedPolicy.VERIFIED_ONLY),
+        ApplyPolicy(ChannelRef(community, "!b"), UnverifiedPolicy.OPEN),
+    ]
+    nothing_set = policy.PolicySources(default=UnverifiedPolicy.LIMITED)
+    assert policy.native_plan(community, nothing_set) == []  # the default is not pushed

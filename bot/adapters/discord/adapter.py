@@ -42,7 +42,6 @@ from bot.adapters.discord.events import (
     channel_ref,
     community_ref,
     member_joined,
-    member_left,
     member_ref,
     message_posted,
     parse_channel_id,
@@ -120,9 +119,6 @@ class _Client(discord.Client):
         if member.id != self.adapter._self_id:
             await self.adapter._guard("member join", self.adapter._push(member_joined(member)))
 
-    async def on_raw_member_remove(self, payload: discord.RawMemberRemoveEvent) -> None:
-        await self.adapter._guard("member leave", self.adapter._push(member_left(payload)))
-
     async def on_guild_join(self, guild: discord.Guild) -> None:
         await self.adapter._guard("guild join", self.adapter._on_guild_join(guild))
 
@@ -143,10 +139,7 @@ class DiscordAdapter:
         self.config = config
         self.state = state
         self.capabilities = Capabilities(
-            native_pre_send_filter=settings.automod_mention_block,
             ephemeral_replies=True,
-            native_read_only=True,
-            native_verified_only=True,
             command_prefix="/",
         )
         self.metrics: dict[str, int] = defaultdict(int)  # http_401/403/429/5xx, restarts, ...
@@ -161,7 +154,6 @@ class DiscordAdapter:
         self._reply_locks: dict[int, asyncio.Lock] = {}
         self._admin_told: dict[tuple[int, str], float] = {}
         self._told_once: set[str] = set()
-        self._channel_policies: dict[int, UnverifiedPolicy] = {}  # set per channel, kept apart
         self._last_channel: OrderedDict[int, tuple[int, int]] = OrderedDict()  # member -> place
         self._in_flight = 0
         self._drained = asyncio.Event()
@@ -727,12 +719,15 @@ class DiscordAdapter:
     # --- policy -------------------------------------------------------------------------------
 
     async def apply_policy(
-        self, scope: CommunityRef | ChannelRef, policy: UnverifiedPolicy
+        self,
+        scope: CommunityRef | ChannelRef,
+        policy: UnverifiedPolicy,
+        keep: frozenset[str] = frozenset(),
     ) -> None:
         """read_only / verified_only as channel overwrites; limited as AutoMod rules.
 
-        A community-wide policy skips channels that have their own (configured or applied here),
-        so the channel setting keeps winning.
+        A community-wide policy leaves the channels in `keep` (their own policy wins; the policy
+        engine decides which) as they are.
         """
         community = scope if isinstance(scope, CommunityRef) else scope.community
         guild = self._guild(community)
@@ -746,13 +741,9 @@ class DiscordAdapter:
                     if found is not None
                     else f"there is no channel {scope.id} in this server"
                 )
-            self._channel_policies[single.id] = policy
             channels = [single]
         else:
-            own = self.config.community("discord", community.id)
-            skip = {int(c) for c in (own.channels if own else {}) if c.isdigit()}
-            skip |= {c for c in self._channel_policies if guild.get_channel(c) is not None}
-            channels = native.policy_channels(guild, skip)
+            channels = native.policy_channels(guild, {int(c) for c in keep if c.isdigit()})
         badge = await self._badge_role(guild)
         reason = f"verifybot: {policy.value} policy for unverified members"
         refused: list[discord.abc.GuildChannel] = []

@@ -17,7 +17,6 @@ from bot.model import (
     ChannelRef,
     CommunityRef,
     MemberJoined,
-    MemberLeft,
     MemberRef,
     MessagePosted,
     MessageRef,
@@ -127,10 +126,6 @@ def reaction_added(
 
 def member_joined(member: discord.Member) -> MemberJoined:
     return MemberJoined(community_ref(member.guild.id), member_ref(member.id))
-
-
-def member_left(payload: discord.RawMemberRemoveEvent) -> MemberLeft:
-    return MemberLeft(community_ref(payload.guild_id), member_ref(payload.user.id))
 
 
 def has_link(content: str) -> bool:

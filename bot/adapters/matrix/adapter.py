@@ -62,7 +62,6 @@ from bot.model import (
     CommunityRef,
     Event,
     MemberJoined,
-    MemberLeft,
     MemberRef,
     MessagePosted,
     MessageRef,
@@ -159,10 +158,7 @@ class MatrixAdapter:
         self.config = config
         self.state = state
         self.capabilities = Capabilities(
-            native_pre_send_filter=False,
             ephemeral_replies=False,
-            native_read_only=True,
-            native_verified_only=True,
             command_prefix=settings.command_prefix,
             channel_word="room",
             direct_commands=True,
@@ -547,7 +543,6 @@ class MatrixAdapter:
                 joined = MemberJoined(community, member, channel, role)
                 await self._emit_later(room_id, joined, batch)
             elif before == "join" and now in ("leave", "ban"):
-                await self._emit_later(room_id, MemberLeft(community, member, channel), batch)
                 await self._queues.put(
                     room_id, self._job_drop_badge_level(room_id, user), batch, "tidy power levels"
                 )
@@ -625,7 +620,6 @@ class MatrixAdapter:
                     channel=channel,
                     invoker=actor,
                     positional=command.positional,
-                    rest=command.rest,
                     reply_handle=handle_,
                     event_id=event_id,
                 ),
@@ -673,7 +667,6 @@ class MatrixAdapter:
                     channel=None,
                     invoker=Actor(member, role),
                     positional=command.positional,
-                    rest=command.rest,
                     reply_handle=ReplyHandle(room_id, event_id, direct=True),
                     event_id=event_id,
                 ),
@@ -710,7 +703,6 @@ class MatrixAdapter:
                     channel=ChannelRef(community, room_id),
                     invoker=Actor(MemberRef("matrix", sender), role),
                     positional=command.positional,
-                    rest=command.rest,
                     reply_handle=ReplyHandle(room_id, event_id, direct=False, management=True),
                     event_id=event_id,
                 ),
@@ -1296,18 +1288,22 @@ class MatrixAdapter:
     # --- ChatAdapter: policy ------------------------------------------------------------------
 
     async def apply_policy(
-        self, scope: CommunityRef | ChannelRef, policy: UnverifiedPolicy
+        self,
+        scope: CommunityRef | ChannelRef,
+        policy: UnverifiedPolicy,
+        keep: frozenset[str] = frozenset(),
     ) -> None:
         """read_only and verified_only natively; open and limited restore what was there.
 
         What a room had before is remembered, so switching back to open gives the room's own
-        settings back rather than our guess of them.
+        settings back rather than our guess of them. Community-wide, the rooms in `keep` (with
+        a policy of their own) are left as they are.
         """
         if isinstance(scope, ChannelRef):
             rooms = [scope.id]
             community_id = scope.community.id
         else:
-            rooms = self._protected_rooms(scope.id)
+            rooms = [r for r in self._protected_rooms(scope.id) if r not in keep]
             community_id = scope.id
         space = (
             await self._verified_space(community_id)

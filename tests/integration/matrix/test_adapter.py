@@ -14,7 +14,6 @@ from bot.model import (
     CommunityAdded,
     CommunityRef,
     MemberJoined,
-    MemberLeft,
     MemberRef,
     MessagePosted,
     ReactionAdded,
@@ -118,18 +117,6 @@ async def test_reactions_name_the_author_and_the_reaction_event(
     assert seen.message_author == ref(c.admin)
     assert seen.reaction_id == reaction and seen.emoji == "👎"
     assert seen.sender.member == ref(carol)
-
-
-async def test_leaving_is_reported(matrix_community: MatrixCommunity) -> None:
-    c = matrix_community
-    _adapter, sink, _ = await c.start()
-    carol = await c.member_in_room("carol")
-    await sink.wait_for(MemberJoined)
-    await carol.leave(c.room)
-    left = await sink.wait_for(MemberLeft)
-    assert left.member == ref(carol) and left.channel == ChannelRef(
-        CommunityRef("matrix", c.space), c.room
-    )
 
 
 # --- commands -----------------------------------------------------------------------------------
