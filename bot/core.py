@@ -35,7 +35,7 @@ from bot.model import (
     Network,
     Role,
 )
-from bot.policy import PolicySettings, PolicySources, is_verified
+from bot.policy import PolicySettings, PolicySources, is_verified, verified_here
 from bot.storage.cache import ReadCache
 from bot.storage.records import AuditDraft
 from bot.storage.repo import Store
@@ -288,8 +288,9 @@ class BotCore:
         record = await self.cache.verification(member)
         accepted = self.policy_settings(community).accepted_levels
         if not is_verified(record, accepted, self.clock()):
-            return False
-        return not await self.cache.refused(community, member)
+            return False  # no need to look up the identity limit
+        refused = await self.cache.refused(community, member)
+        return verified_here(record, accepted, refused=refused, now=self.clock())
 
     def monotonic(self) -> float:
         return time.monotonic()

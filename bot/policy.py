@@ -109,6 +109,25 @@ def is_verified(
     return record.level in accepted_levels
 
 
+def verified_here(
+    record: VerificationRecord | None,
+    accepted_levels: frozenset[str],
+    *,
+    refused: bool,
+    now: datetime,
+) -> bool:
+    """Whether a member counts as verified in a community: a live record at a level the
+    community accepts, and not an account whose identity already held its limit of accounts
+    there when it came (`refused`)."""
+    return not refused and is_verified(record, accepted_levels, now)
+
+
+def counts_in(level: str, accepted: Mapping[CommunityRef, frozenset[str]]) -> list[CommunityRef]:
+    """The communities (of those given, in order) where a proved level earns the badge: only
+    there does the identity take a place under the one-identity limit."""
+    return [community for community, levels in accepted.items() if level in levels]
+
+
 def is_exempt(sender: Actor, verified: bool, settings: PolicySettings) -> bool:
     if sender.is_self or verified or sender.role >= Role.MODERATOR:
         return True

@@ -424,3 +424,14 @@ def test_a_channels_own_policy_wins_natively_too() -> None:
     ]
     nothing_set = policy.PolicySources(default=UnverifiedPolicy.LIMITED)
     assert policy.native_plan(community, nothing_set) == []  # the default is not pushed
+
+
+def test_verified_here_and_where_a_level_counts() -> None:
+    live = record("verified")
+    accepted = SETTINGS.accepted_levels
+    assert policy.verified_here(live, accepted, refused=False, now=NOW)
+    assert not policy.verified_here(live, accepted, refused=True, now=NOW)  # identity limit
+    assert not policy.verified_here(None, accepted, refused=False, now=NOW)
+    a, b = CommunityRef("matrix", "!a"), CommunityRef("matrix", "!b")
+    levels = {a: frozenset({"email"}), b: frozenset({"identity"})}
+    assert policy.counts_in("email", levels) == [a] and policy.counts_in("x", levels) == []
