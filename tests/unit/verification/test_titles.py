@@ -1,7 +1,8 @@
 """Every failure a member can meet has a page title naming it (bot/verification/titles.py).
 
-The reasons are read from the source of the methods and the service, so a new reason without a
-title fails here rather than showing the member a generic "Verification did not succeed".
+The reasons are read from the source of every module of bot/verification (the methods and the
+parts of the service), so a new reason without a title fails here rather than showing the
+member a generic "Verification did not succeed".
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ def raised_reasons(path: Path) -> set[str]:
 
 
 def test_every_reason_the_checks_raise_has_its_own_title() -> None:
-    sources = [ROOT / "service.py", *sorted((ROOT / "providers").glob("*.py"))]
+    sources = sorted(ROOT.rglob("*.py"))
     reasons = set().union(*(raised_reasons(p) for p in sources))
     assert {
         "wrong_code",
