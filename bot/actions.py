@@ -137,34 +137,6 @@ Action = (
 )
 
 
-def describe(action: Action) -> str:
-    """A one-line, human-readable account of an action for logs and the audit trail."""
-    match action:
-        case Allow():
-            return "allow"
-        case Withhold(holds=holds, removal=removal):
-            kept = ", ".join(f"{h.relation.value} for {h.for_member.id}" for h in holds)
-            return f"hold ({kept}), then {describe(removal)}"
-        case RemoveMessage(message=msg, sender=s, reason=why):
-            return f"remove message {msg.id} from {s.id} ({why})"
-        case RemoveReaction(message=msg, reactor=r, emoji=e, reason=why):
-            return f"remove reaction {e} by {r.id} on {msg.id} ({why})"
-        case NotifySender(member=m, reason=why):
-            return f"tell {m.id} how to verify ({why})"
-        case SetBadge(member=m, community=c, on=on):
-            return f"{'grant' if on else 'remove'} badge for {m.id} in {c.id}"
-        case ApplyPolicy(scope=scope, policy=p):
-            return f"apply policy {p.value} to {scope.id}"
-        case SendDirect(member=m):
-            return f"send a direct message to {m.id}"
-        case PostToChannel(channel=ch):
-            return f"post in {ch.id}"
-        case NotifyAdmins(community=c):
-            return f"notify admins of {c.id}"
-        case NotifyModerators(community=c):
-            return f"notify moderators of {c.id}"
-
-
 def kind(action: Action) -> str:
     """What sort of action, and where, naming no one: "RemoveMessage in !space:hs"."""
     community = ""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Coroutine
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from bot.adapters.base import ChatAdapter
 from bot.cog import Cog
@@ -13,11 +13,15 @@ from bot.config import Config
 from bot.core import BotCore
 from bot.storage import migrate
 from bot.storage.invalidation import PgInvalidation
-
-if TYPE_CHECKING:
-    from cogs.verification import Verification
 from bot.storage.repo import Store
+from bot.verification.service import VerificationService
 from bot.web.app import WebServer, create_app
+from cogs.admin import Admin
+from cogs.badges import Badges
+from cogs.filters import Filters
+from cogs.help import Help
+from cogs.housekeeping import Housekeeping
+from cogs.verification import Verification
 
 log = logging.getLogger(__name__)
 
@@ -25,23 +29,15 @@ log = logging.getLogger(__name__)
 CANCEL_GRACE_SECONDS = 5.0
 
 
-def default_cogs() -> list[type[Cog]]:
-    """Every feature, in the order their commands appear in help."""
-    from cogs.admin import Admin
-    from cogs.badges import Badges
-    from cogs.filters import Filters
-    from cogs.help import Help
-    from cogs.housekeeping import Housekeeping
-
-    found: list[type[Cog]] = [Help]
-    try:
-        from cogs.verification import Verification
-    except ImportError:  # the identity-check feature is optional at import time
-        log.warning("identity checks are not available in this build")
-    else:
-        # before Badges: on a join, the identity limit is settled before a badge is restored
-        found.append(Verification)
-    return [*found, Badges, Filters, Admin, Housekeeping]
+def build_cogs(core: BotCore) -> tuple[list[Cog], VerificationService | None]:
+    """Every feature, in the order their commands appear in help. The verification service is
+    built here and handed to the cog that uses it (and, by the caller, to the web pages), with
+    the Badges cog's refresh so a finished check shows the badge by the same rule as always."""
+    badges = Badges(core)
+    service = VerificationService.maybe(core, refresh_badges=badges.refresh)
+    # Verification before Badges: on a join, the identity limit is settled before a badge shows
+    cogs: list[Cog] = [Help(core), Verification(core, service), badges]
+    return [*cogs, Filters(core), Admin(core), Housekeeping(core)], service
 
 
 def build_adapters(config: Config, core: BotCore) -> list[ChatAdapter]:
@@ -63,21 +59,14 @@ class Application:
     def __init__(self, config: Config, *, dry_run: bool = False) -> None:
         self.config = config
         self.store = Store.open(config.database.url, pool_size=config.database.pool_size)
-        self.core = BotCore(config, self.store, cogs=default_cogs(), dry_run=dry_run)
+        self.core = BotCore(config, self.store, dry_run=dry_run)
+        cogs, self.service = build_cogs(self.core)
+        for cog in cogs:
+            self.core.add_cog(cog)
         self.invalidation: PgInvalidation | None = None
         self.web: WebServer | None = None
         if self.store.dialect == "postgresql":
             self.invalidation = PgInvalidation(config.database.url, self.core.cache)
-
-    def _verification(self) -> Verification | None:
-        try:
-            from cogs.verification import Verification
-        except ImportError:
-            return None
-        try:
-            return self.core.cog(Verification)
-        except LookupError:
-            return None
 
     async def start(self) -> None:
         """Migrate, then connect; `serve` runs the same two steps, and can be interrupted."""
@@ -104,11 +93,9 @@ class Application:
             )
         await self.core.start()
         if self.config.web.enabled:
-            verification = self._verification()
-            service = verification.service if verification is not None else None
             web = self.config.web
             self.web = WebServer(
-                create_app(self.core, service), host=web.listen_host, port=web.listen_port
+                create_app(self.core, self.service), host=web.listen_host, port=web.listen_port
             )
             await self.web.start()
 
@@ -147,9 +134,8 @@ class Application:
     async def stop(self) -> None:
         if self.web is not None:
             await self.web.stop()
-        verification = self._verification()
-        if verification is not None:
-            await verification.close()
+        if self.service is not None:
+            await self.service.close()
         await self.core.stop()
         if self.invalidation is not None:
             await self.invalidation.stop()

@@ -1,19 +1,37 @@
 """The Cog base: features declare commands and listeners; the core finds and routes them.
 
-A cog sees neutral types only. Each cog says what it stores about a member through
-`export_member_data` and `erase_member_data`, so "export my data" and "forget me" are complete
-by construction: the core asks every cog.
+A cog sees neutral types only, and of the core only `CoreView`: the few things features use
+(act, read facts, find an adapter, the clock), as Red's `MixinMeta` gives its mixins. So this
+module does not import the core, and the core is free to change behind that view. Each cog says
+what it stores about a member through `export_member_data` and `erase_member_data`, so "export
+my data" and "forget me" are complete by construction: the core asks every cog.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any, TypeVar
+import asyncio
+from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
+from datetime import datetime
+from typing import Any, Protocol, TypeVar
 
-from bot.model import Access, CommandContext, CommandSpec, Event, MemberRef, ParamSpec
-
-if TYPE_CHECKING:
-    from bot.core import BotCore
+from bot.actions import Action
+from bot.adapters.base import ChatAdapter
+from bot.config import Config
+from bot.metrics import Metrics
+from bot.model import (
+    Access,
+    ChannelRef,
+    CommandContext,
+    CommandSpec,
+    CommunityRef,
+    Event,
+    MemberRef,
+    Network,
+)
+from bot.params import params_of
+from bot.policy import PolicySettings, PolicySources
+from bot.storage.cache import ReadCache
+from bot.storage.repo import Store
 
 F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
 
@@ -25,15 +43,16 @@ def command(
     name: str,
     *,
     help: str,
-    params: tuple[ParamSpec, ...] = (),
     access: Access = Access.MEMBER,
     direct_ok: bool = False,
 ) -> Callable[[F], F]:
-    """Mark a cog method as the handler of a command; its keyword arguments are the params."""
+    """Mark a cog method as the handler of a command. Its parameters after `ctx` are the
+    command's, declared once in the signature (see `bot.params`); a signature that cannot be a
+    command's raises TypeError when the class is defined."""
 
     def mark(func: F) -> F:
         func.__verifybot_command__ = CommandSpec(  # type: ignore[attr-defined]
-            name=name, help=help, params=params, access=access, direct_ok=direct_ok
+            name=name, help=help, params=params_of(func), access=access, direct_ok=direct_ok
         )
         return func
 
@@ -50,10 +69,45 @@ def listener(*event_types: type[Event]) -> Callable[[F], F]:
     return mark
 
 
+class CoreView(Protocol):
+    """What a feature may use of the core."""
+
+    config: Config
+    store: Store
+    cache: ReadCache
+    metrics: Metrics
+    clock: Callable[[], datetime]
+
+    @property
+    def adapters(self) -> Mapping[Network, ChatAdapter]: ...
+
+    def adapter(self, network: Network) -> ChatAdapter: ...
+
+    def monotonic(self) -> float: ...
+
+    async def execute(self, action: Action, *, actor: MemberRef | None = None) -> bool: ...
+
+    async def execute_all(
+        self, actions: Sequence[Action], *, actor: MemberRef | None = None
+    ) -> None: ...
+
+    async def verified_in(self, member: MemberRef, community: CommunityRef) -> bool: ...
+
+    async def policy_sources(self, community: CommunityRef) -> PolicySources: ...
+
+    def policy_settings(self, community: CommunityRef) -> PolicySettings: ...
+
+    def moderator_channel(self, community: CommunityRef) -> ChannelRef | None: ...
+
+    def spawn(self, coro: Coroutine[Any, Any, Any], name: str) -> asyncio.Task[Any]: ...
+
+    def command_specs(self) -> list[CommandSpec]: ...
+
+
 class Cog:
     """A feature module. Subclasses get `self.core` and declare commands and listeners."""
 
-    def __init__(self, core: BotCore) -> None:
+    def __init__(self, core: CoreView) -> None:
         self.core = core
 
     @property
@@ -89,4 +143,4 @@ class Cog:
         return 0
 
 
-__all__ = ["Cog", "CommandContext", "command", "listener"]
+__all__ = ["Cog", "CommandContext", "CoreView", "command", "listener"]

@@ -51,7 +51,7 @@ def _convert(
                 prefix,
                 f"{quoted(text)} is not one of the choices: {either(list(param.choices))}.",
             )
-        return value
+        return param.enum(value) if param.enum is not None else value
     if param.kind is ParamKind.MEMBER:
         member = adapter.parse_member(text)
         if member is None:
@@ -79,7 +79,14 @@ def _convert(
             raise usage_error(
                 spec, prefix, f"{param.name} must be a whole number, not {quoted(text)}."
             )
-        return int(digits)
+        number = int(digits)
+        low, high = param.minimum, param.maximum
+        if (low is not None and number < low) or (high is not None and number > high):
+            bounds = (
+                f"from {low if low is not None else 0} to {high}" if high else f"at least {low}"
+            )
+            raise usage_error(spec, prefix, f"{param.name} must be {bounds}, not {number}.")
+        return number
     if not text:
         raise usage_error(spec, prefix, f"{param.name} must not be empty.")
     return text

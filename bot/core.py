@@ -9,6 +9,7 @@ Three promises live here so no feature has to remember them:
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 from collections import defaultdict
@@ -17,12 +18,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 from bot import actions as act
-from bot.adapters.base import AdapterError, ChatAdapter, SenderNotifier
+from bot.adapters.base import AdapterError, ChatAdapter
 from bot.audit import AuditTrail
 from bot.cog import Cog, CommandHandler, Listener
 from bot.commands import bind_arguments
 from bot.config import Config
-from bot.messages import sender_notice
+from bot.execution import ActionRunner
+from bot.metrics import Metrics
 from bot.model import (
     ChannelRef,
     CommandContext,
@@ -37,7 +39,6 @@ from bot.model import (
 )
 from bot.policy import PolicySettings, PolicySources, is_verified, verified_here
 from bot.storage.cache import ReadCache
-from bot.storage.records import AuditDraft
 from bot.storage.repo import Store
 
 log = logging.getLogger(__name__)
@@ -60,22 +61,6 @@ class StoredAdapterState:
 
     async def set(self, key: str, value: str) -> None:
         await self._store.set_state(self._network, key, value, self._clock())
-
-
-class Metrics:
-    """Counters and timings exposed on /metrics; cheap enough for the hot path."""
-
-    def __init__(self) -> None:
-        self.counters: dict[str, int] = defaultdict(int)
-        self.decision_seconds: list[float] = []
-
-    def count(self, name: str, by: int = 1) -> None:
-        self.counters[name] += by
-
-    def time_decision(self, seconds: float) -> None:
-        if len(self.decision_seconds) >= 10_000:
-            del self.decision_seconds[:5_000]
-        self.decision_seconds.append(seconds)
 
 
 class BotCore:
@@ -102,19 +87,16 @@ class BotCore:
         self._listeners: dict[type[Event], list[Listener]] = defaultdict(list)
         self._tasks: set[asyncio.Task[Any]] = set()
         self._policy_settings: dict[CommunityRef, PolicySettings] = {}
-        self._executors: dict[type[Any], Callable[[Any], Awaitable[None]]] = {
-            act.Allow: self._do_nothing,
-            act.Withhold: self._withhold,
-            act.RemoveMessage: self._remove_message,
-            act.RemoveReaction: self._remove_reaction,
-            act.NotifySender: self._notify_sender,
-            act.SetBadge: self._set_badge,
-            act.ApplyPolicy: self._apply_policy,
-            act.SendDirect: self._send_direct,
-            act.PostToChannel: self._post,
-            act.NotifyAdmins: self._notify_admins,
-            act.NotifyModerators: self._notify_moderators,
-        }
+        self.actions = ActionRunner(
+            adapter=self.adapter,
+            config=config,
+            store=store,
+            cache=self.cache,
+            audit=self.audit,
+            metrics=self.metrics,
+            clock=clock,
+            dry_run=dry_run,
+        )
         for adapter in adapters:
             self.add_adapter(adapter)
         for cog_type in cogs:
@@ -232,7 +214,8 @@ class BotCore:
             return
         try:
             values = bind_arguments(spec, invocation, adapter)
-            await handler(CommandContext(invocation, spec), **values)
+            answer = functools.partial(self._answer, adapter, invocation)
+            await handler(CommandContext(invocation, spec, answer), **values)
         except CommandError as exc:
             await self._reply(adapter, invocation, str(exc))
         except Exception:
@@ -247,9 +230,10 @@ class BotCore:
     async def _reply(self, adapter: ChatAdapter, invocation: CommandInvocation, text: str) -> None:
         await self._guard("reply", adapter.respond(invocation, text, private=True))
 
-    async def respond(self, ctx: CommandContext, text: str, *, private: bool = True) -> None:
-        adapter = self.adapter(ctx.network)
-        await self._guard("respond", adapter.respond(ctx.invocation, text, private=private))
+    async def _answer(
+        self, adapter: ChatAdapter, invocation: CommandInvocation, text: str, private: bool
+    ) -> None:
+        await self._guard("respond", adapter.respond(invocation, text, private=private))
 
     # --- facts for decisions ------------------------------------------------------------------
 
@@ -299,134 +283,17 @@ class BotCore:
 
     async def execute(self, action: act.Action, *, actor: MemberRef | None = None) -> bool:
         """Perform one action (or, in a dry run, log and audit it). True when it took effect."""
-        if isinstance(action, act.Allow):
-            if action.why:
-                self.metrics.count("decisions.allowed_without_facts")
-            return True
-        description = act.describe(action)  # with account ids: for the audit trail only
-        said = act.summary(action) or act.kind(action)  # for the log: no one is named
-        if self.dry_run:
-            log.info("dry run: would have %s", said)
-            await self._audit(action, actor, f"would {description}", dry_run=True)
-            return True
-        try:
-            await self._executors[type(action)](action)
-        except AdapterError as exc:
-            self.metrics.count("actions.failed")
-            log.warning("could not carry out %s: %s", act.kind(action), exc)
-            return False
-        except Exception:
-            self.metrics.count("actions.failed")
-            log.exception("could not carry out %s", act.kind(action))
-            return False
-        self.metrics.count(f"actions.{type(action).__name__}")
-        if act.summary(action) is not None:
-            log.info("%s", said)
-        if not isinstance(
-            action, act.SendDirect | act.PostToChannel | act.NotifySender | act.NotifyModerators
-        ):
-            await self._audit(action, actor, description)
-        return True
-
-    async def _audit(
-        self, action: act.Action, actor: MemberRef | None, detail: str, *, dry_run: bool = False
-    ) -> None:
-        network, community_id = _where(action)
-        draft = AuditDraft(
-            network=network,
-            community_id=community_id,
-            actor=actor.id if actor else None,
-            action=type(action).__name__,
-            target=_target(action),
-            detail=detail,
-            at=self.clock(),
-            dry_run=dry_run,
-        )
-        await self._guard("audit", self.audit.record(draft))
+        return await self.actions.execute(action, actor=actor)
 
     async def execute_all(
         self, actions: Sequence[act.Action], *, actor: MemberRef | None = None
     ) -> None:
-        """Run actions in order (a `Withhold` writes its holds before its removal). A sender is
-        told something was removed only if it was."""
-        removed = True
-        for action in actions:
-            if isinstance(action, act.NotifySender) and not removed:
-                continue
-            done = await self.execute(action, actor=actor)
-            if isinstance(action, act.Withhold | act.RemoveMessage | act.RemoveReaction):
-                removed = done
-
-    async def _do_nothing(self, _action: act.Allow) -> None:
-        return None
-
-    async def _withhold(self, action: act.Withhold) -> None:
-        """Every hold in one transaction first; the removal only once that committed."""
-        now = self.clock()
-        retention = timedelta(days=self.config.defaults.held_retention_days)
-        await self.store.add_held(action.holds, at=now, expires_at=now + retention)
-        await self._executors[type(action.removal)](action.removal)
-
-    async def _remove_message(self, action: act.RemoveMessage) -> None:
-        await self.adapter(action.message.network).remove_message(action.message, action.reason)
-
-    async def _remove_reaction(self, action: act.RemoveReaction) -> None:
-        await self.adapter(action.message.network).remove_reaction(
-            action.message, action.reactor, action.emoji, action.reaction_id, action.reason
-        )
-
-    async def _notify_sender(self, action: act.NotifySender) -> None:
-        adapter = self.adapter(action.member.network)
-        await self.cache.note_notice(action.community, action.member, self.clock())
-        text = sender_notice(
-            what=action.what,
-            place=adapter.name_of(action.channel) if action.channel is not None else "",
-            excerpt=action.excerpt,
-            reason=action.reason,
-            held=action.held,
-            prefix=adapter.capabilities.command_prefix,
-            # a notice reaches a sender by direct message, unless the adapter has to post it
-            in_direct_chat=adapter.capabilities.direct_commands
-            and not isinstance(adapter, SenderNotifier),
-        )
-        if isinstance(adapter, SenderNotifier):
-            await adapter.notify_sender(action.member, action.channel, text)
-        else:
-            await adapter.send_direct(action.member, text)
-
-    async def _set_badge(self, action: act.SetBadge) -> None:
-        await self.adapter(action.member.network).set_badge(
-            action.member, action.community, action.on
-        )
-
-    async def _apply_policy(self, action: act.ApplyPolicy) -> None:
-        await self.adapter(action.scope.network).apply_policy(
-            action.scope, action.policy, action.keep
-        )
-
-    async def _send_direct(self, action: act.SendDirect) -> None:
-        await self.adapter(action.member.network).send_direct(action.member, action.text)
-
-    async def _post(self, action: act.PostToChannel) -> None:
-        await self.adapter(action.channel.network).post(action.channel, action.text)
-
-    async def _notify_admins(self, action: act.NotifyAdmins) -> None:
-        await self.adapter(action.community.network).notify_admins(action.community, action.text)
-
-    async def _notify_moderators(self, action: act.NotifyModerators) -> None:
-        adapter = self.adapter(action.community.network)
-        room = self.moderator_channel(action.community)
-        if room is not None:
-            await adapter.post(room, action.text)
-        else:
-            await adapter.notify_admins(action.community, action.text)
+        """Run actions in order; see `ActionRunner.execute_all`."""
+        await self.actions.execute_all(actions, actor=actor)
 
     def moderator_channel(self, community: CommunityRef) -> ChannelRef | None:
         """Where the community's moderators work together (config `moderator_channel`)."""
-        settings = self.config.community(community.network, community.id)
-        if settings is None or not settings.moderator_channel:
-            return None
-        return ChannelRef(community, settings.moderator_channel)
+        return self.actions.moderator_channel(community)
 
     # --- data rights --------------------------------------------------------------------------
 
@@ -439,41 +306,3 @@ class BotCore:
             removed += await cog.erase_member_data(member)
         self.cache.forget_member(member)
         return removed
-
-
-def _where(action: act.Action) -> tuple[str, str | None]:
-    match action:
-        case act.Withhold(removal=removal):
-            return _where(removal)
-        case act.RemoveMessage(message=m) | act.RemoveReaction(message=m):
-            return m.network, m.channel.community.id
-        case (
-            act.NotifySender(community=c)
-            | act.SetBadge(community=c)
-            | act.NotifyAdmins(community=c)
-            | act.NotifyModerators(community=c)
-        ):
-            return c.network, c.id
-        case act.ApplyPolicy(scope=scope):
-            community = scope if isinstance(scope, CommunityRef) else scope.community
-            return community.network, community.id
-        case act.SendDirect(member=member):
-            return member.network, None
-        case act.PostToChannel(channel=channel):
-            return channel.network, channel.community.id
-    return "", None
-
-
-def _target(action: act.Action) -> str | None:
-    match action:
-        case act.Withhold(removal=removal):
-            return _target(removal)
-        case act.RemoveMessage(sender=s):
-            return s.id
-        case act.RemoveReaction(reactor=r):
-            return r.id
-        case act.NotifySender(member=m) | act.SetBadge(member=m) | act.SendDirect(member=m):
-            return m.id
-        case act.ApplyPolicy(scope=scope):
-            return scope.id
-    return None

@@ -8,7 +8,8 @@ never display names, so nothing here identifies a person beyond the account itse
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, TypeAlias
 
@@ -205,11 +206,16 @@ class ParamKind(enum.StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class ParamSpec:
+    """One parameter of a command, as `bot.params` reads it from the handler's signature."""
+
     name: str
     kind: ParamKind
     help: str
     required: bool = True
     choices: tuple[str, ...] = ()
+    enum: type[enum.Enum] | None = None  # CHOICE: the handler receives this enum's member
+    minimum: int | None = None  # INTEGER bounds
+    maximum: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -251,10 +257,17 @@ class CommandInvocation:
 
 @dataclass(frozen=True, slots=True)
 class CommandContext:
-    """A validated command: the handler's view of who asked, where, and with what."""
+    """A validated command: the handler's view of who asked, where, and how to answer."""
 
     invocation: CommandInvocation
     spec: CommandSpec
+    answer: Answer | None = field(default=None, compare=False, repr=False)
+
+    async def respond(self, text: str, *, private: bool = True) -> None:
+        """Answer the person: privately (ephemeral, or their direct chat) unless told not to."""
+        if self.answer is None:
+            raise RuntimeError("this command context was made without a way to answer")
+        await self.answer(text, private)
 
     @property
     def member(self) -> MemberRef:
@@ -275,6 +288,9 @@ class CommandContext:
     @property
     def network(self) -> Network:
         return self.invocation.invoker.member.network
+
+
+Answer: TypeAlias = Callable[[str, bool], Awaitable[None]]
 
 
 class CommandError(Exception):

@@ -7,6 +7,8 @@ filters cog cover what the platform cannot express.
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from bot import policy
 from bot.actions import ApplyPolicy
 from bot.cog import Cog, command
@@ -16,12 +18,9 @@ from bot.model import (
     CommandContext,
     CommandError,
     CommunityRef,
-    ParamKind,
-    ParamSpec,
     UnverifiedPolicy,
 )
-
-POLICY_CHOICES = tuple(p.value for p in UnverifiedPolicy)
+from bot.params import Param
 
 
 class Admin(Cog):
@@ -42,25 +41,18 @@ class Admin(Cog):
         "policy",
         help="See or set what unverified members may do here: open, limited, read_only or"
         " verified_only",
-        params=(
-            ParamSpec(
-                "channel",
-                ParamKind.CHANNEL,
-                "a channel or room to set (leave out for the whole community)",
-                required=False,
-            ),
-            ParamSpec(
-                "level",
-                ParamKind.CHOICE,
-                "the policy for unverified members",
-                required=False,
-                choices=POLICY_CHOICES,
-            ),
-        ),
         access=Access.ADMIN,
     )
     async def set_policy(
-        self, ctx: CommandContext, channel: ChannelRef | None = None, level: str | None = None
+        self,
+        ctx: CommandContext,
+        channel: Annotated[
+            ChannelRef | None,
+            Param("a channel or room to set (leave out for the whole community)"),
+        ] = None,
+        level: Annotated[
+            UnverifiedPolicy | None, Param("the policy for unverified members")
+        ] = None,
     ) -> None:
         community = ctx.community
         if community is None:
@@ -71,7 +63,7 @@ class Admin(Cog):
         if level is None:
             if channel is not None:
                 here = sources.channel_policy([channel.id])
-                await self.core.respond(ctx, f"{adapter.name_of(channel)}: {here.describe()}.")
+                await ctx.respond(f"{adapter.name_of(channel)}: {here.describe()}.")
                 return
             lines = [f"Whole community: {sources.community_policy().describe()}."]
             lines += [
@@ -79,9 +71,9 @@ class Admin(Cog):
                 f" {p.describe()}."
                 for cid, p in sorted(sources.channel_overrides().items())
             ]
-            await self.core.respond(ctx, "\n".join(lines))
+            await ctx.respond("\n".join(lines))
             return
-        chosen = UnverifiedPolicy(level)
+        chosen = level
         await self.core.cache.set_policy(
             community,
             channel.id if channel else None,
@@ -97,10 +89,9 @@ class Admin(Cog):
         applied = await self.core.execute(native, actor=ctx.member)
         where = f"the {word} {adapter.name_of(channel)}" if channel else "the whole community"
         if applied:
-            await self.core.respond(ctx, f"The policy for {where} is now {chosen.describe()}.")
+            await ctx.respond(f"The policy for {where} is now {chosen.describe()}.")
         else:
-            await self.core.respond(
-                ctx,
+            await ctx.respond(
                 f"The policy for {where} is saved as {chosen.describe()}, but I could not apply"
                 " it with the network's own settings just now; the admins' log says why. Until"
                 " then I enforce it myself.",

@@ -7,7 +7,7 @@ read cache (no database query once warm), the pure policy engine decides, the co
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Annotated, Any, Literal
 
 from bot import policy
 from bot.adapters.base import PreSendProtection
@@ -20,11 +20,10 @@ from bot.model import (
     FilterLevel,
     MemberRef,
     MessagePosted,
-    ParamKind,
-    ParamSpec,
     ReactionAdded,
     Relation,
 )
+from bot.params import Param
 from bot.policy import Target
 from bot.storage.records import HeldRecord
 
@@ -44,54 +43,46 @@ RELATION_WORDS = {
 class Filters(Cog):
     """What unverified accounts may do to each member, chosen by that member."""
 
-    @command(
-        "filter",
-        help="Limit replies, mentions and reactions from unverified accounts to you",
-        params=(
-            ParamSpec(
-                "level",
-                ParamKind.CHOICE,
+    @command("filter", help="Limit replies, mentions and reactions from unverified accounts to you")
+    async def set_filter(
+        self,
+        ctx: CommandContext,
+        level: Annotated[
+            FilterLevel | None,
+            Param(
                 "off: allow everyone; replies: hold replies, mentions and reactions from"
-                " unverified accounts; all: also posts in your threads",
-                required=False,
-                choices=tuple(level.value for level in FilterLevel),
+                " unverified accounts; all: also posts in your threads"
             ),
-        ),
-    )
-    async def set_filter(self, ctx: CommandContext, level: str | None = None) -> None:
+        ] = None,
+    ) -> None:
         community = _community(ctx)
         if level is None:
             current = await self._level(community, ctx.member)
-            await self.core.respond(ctx, f"Your filter is {current.describe()}.")
+            await ctx.respond(f"Your filter is {current.describe()}.")
             return
-        chosen = FilterLevel(level)
+        chosen = level
         await self.core.cache.set_filter(community, ctx.member, chosen, self.core.clock())
         await self._refresh_protection(community)  # in force by the time the member reads on
-        await self.core.respond(ctx, f"Your filter is now {chosen.describe()}.")
+        await ctx.respond(f"Your filter is now {chosen.describe()}.")
 
     @command(
         "held",
         help="Review what your filter held for you: list it, show one in full, or dismiss",
-        params=(
-            ParamSpec(
-                "action",
-                ParamKind.CHOICE,
-                "list: what is held; show: read one in full (only you see it, nothing is"
-                " re-posted); dismiss: delete it",
-                required=False,
-                choices=("list", "show", "dismiss"),
-            ),
-            ParamSpec(
-                "item",
-                ParamKind.WORD,
-                "the number shown by the list, or 'all' (with list: a page number)",
-                required=False,
-            ),
-        ),
         direct_ok=True,
     )
     async def review_held(
-        self, ctx: CommandContext, action: str | None = None, item: str | None = None
+        self,
+        ctx: CommandContext,
+        action: Annotated[
+            Literal["list", "show", "dismiss"] | None,
+            Param(
+                "list: what is held; show: read one in full (only you see it, nothing is"
+                " re-posted); dismiss: delete it"
+            ),
+        ] = None,
+        item: Annotated[
+            str | None, Param("the number shown by the list, or 'all' (with list: a page number)")
+        ] = None,
     ) -> None:
         prefix = self.core.adapter(ctx.network).capabilities.command_prefix
         if action in (None, "list"):
@@ -101,19 +92,19 @@ class Filters(Cog):
             raise CommandError(f"Say which item to {action}: a number from the list.")
         if action == "dismiss" and item.lower() == "all":
             gone = await self.core.store.dismiss_all_held(ctx.member, self.core.clock())
-            await self.core.respond(ctx, f"Deleted {_items(gone)}." if gone else NOTHING_HELD)
+            await ctx.respond(f"Deleted {_items(gone)}." if gone else NOTHING_HELD)
             return
         number = self._number(item, "a number from the list")
         if action == "show":
             held = await self.core.store.get_held(ctx.member, number)
             if held is None:
                 raise CommandError(f"Nothing held for you has the number {number}.")
-            await self.core.respond(
-                ctx, f"{held.id}. {self._describe(held)} (only you see this):\n{held.content}"
+            await ctx.respond(
+                f"{held.id}. {self._describe(held)} (only you see this):\n{held.content}"
             )
             return
         if await self.core.store.resolve_held(ctx.member, number, "dismissed", self.core.clock()):
-            await self.core.respond(ctx, f"Deleted held item {number}.")
+            await ctx.respond(f"Deleted held item {number}.")
             return
         raise CommandError(
             f"Nothing held for you has the number {number}. {prefix}held lists what is held."
@@ -124,7 +115,7 @@ class Filters(Cog):
         prefix = self.core.adapter(ctx.network).capabilities.command_prefix
         total = await self.core.store.count_held(ctx.member)
         if total == 0:
-            await self.core.respond(ctx, NOTHING_HELD)
+            await ctx.respond(NOTHING_HELD)
             return
         pages = -(-total // HELD_PAGE)
         page = min(page, pages)
@@ -143,7 +134,7 @@ class Filters(Cog):
             f"{prefix}held show <number> shows one in full, only to you (nothing is re-posted)."
             f" {prefix}held dismiss <number|all> deletes them."
         )
-        await self.core.respond(ctx, "\n".join(lines))
+        await ctx.respond("\n".join(lines))
 
     @staticmethod
     def _number(text: str, what: str) -> int:

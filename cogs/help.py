@@ -14,4 +14,4 @@ class Help(Cog):
         for spec in sorted(self.core.command_specs(), key=lambda s: s.name):
             if ctx.role >= spec.access:
                 lines.append(f"{spec.usage(prefix)} — {spec.help}")
-        await self.core.respond(ctx, "\n".join(lines))
+        await ctx.respond("\n".join(lines))

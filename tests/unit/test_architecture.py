@@ -64,3 +64,64 @@ def test_the_policy_engine_is_pure() -> None:
         "time",
         "os",
     }
+
+
+def module_name(path: Path) -> str:
+    parts = list(path.relative_to(ROOT).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def import_graph() -> dict[str, set[str]]:
+    """Which modules of bot/ and cogs/ import which (every import: at the top, inside a
+    function, or only for type checking — a circle is a circle to a reader)."""
+    files = {module_name(p): p for p in python_files("bot", "cogs")}
+    graph: dict[str, set[str]] = {name: set() for name in files}
+    for name, path in files.items():
+        package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            targets: list[str] = []
+            if isinstance(node, ast.Import):
+                targets = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                base = node.module or ""
+                if node.level:
+                    anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
+                    base = ".".join([*anchor, base] if base else anchor)
+                targets = [f"{base}.{alias.name}" for alias in node.names] + [base]
+            for target in targets:
+                if target in files and target != name:
+                    graph[name].add(target)
+                    break
+    return graph
+
+
+def test_no_import_circle_among_bot_and_cogs() -> None:
+    graph = import_graph()
+    circles: list[list[str]] = []
+    done: set[str] = set()
+
+    def visit(module: str, path: list[str]) -> None:
+        if module in path:
+            circles.append([*path[path.index(module) :], module])
+            return
+        if module in done:
+            return
+        for imported in sorted(graph[module]):
+            visit(imported, [*path, module])
+        done.add(module)
+
+    for module in sorted(graph):
+        visit(module, [])
+    assert circles == []
+
+
+def test_no_file_in_bot_or_cogs_does_two_jobs_by_size() -> None:
+    """A file past 400 lines is usually doing two jobs (the house rules)."""
+    long = {
+        str(p.relative_to(ROOT)): n
+        for p in python_files("bot", "cogs")
+        if (n := len(p.read_text(encoding="utf-8").splitlines())) > 400
+    }
+    assert long == {}
