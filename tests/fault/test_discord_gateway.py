@@ -56,7 +56,7 @@ async def test_an_unreadable_event_is_skipped_and_the_session_carries_on(
     await discord_bot.deleted(unwanted)
     adapter = discord_bot.adapter
     assert w.fake.identifies == 1 and w.fake.gateway_paths == ["/gateway"]  # no new session
-    assert adapter._require_client().ws.session_id == next(iter(w.fake.sessions))
+    assert adapter._clients.require().ws.session_id == next(iter(w.fake.sessions))
     assert adapter.metrics["bad_gateway_events"] == 3 and adapter.metrics["client_restarts"] == 0
     assert "MESSAGE_CREATE" in caplog.text and "the session carries on" in caplog.text
     assert "secret words" not in caplog.text and str(w.mallory.id) not in caplog.text

@@ -1,5 +1,6 @@
 """Discord: slash commands, the Verified role, native enforcement (overwrites, AutoMod)."""
 
-from bot.adapters.discord.adapter import DiscordAdapter, MemberProtection
+from bot.adapters.discord.adapter import DiscordAdapter
+from bot.adapters.discord.enforcement import MemberProtection
 
 __all__ = ["DiscordAdapter", "MemberProtection"]

@@ -48,6 +48,23 @@ def chunks(text: str, limit: int = MESSAGE_LIMIT) -> list[str]:
     return [p for p in parts if p] or [""]
 
 
+class AnswerLocks:
+    """One lock per interaction being handled, so a deferral and the answer never cross."""
+
+    def __init__(self) -> None:
+        self._locks: dict[int, asyncio.Lock] = {}
+
+    def open(self, interaction_id: int) -> asyncio.Lock:
+        return self._locks.setdefault(interaction_id, asyncio.Lock())
+
+    def close(self, interaction_id: int) -> None:
+        self._locks.pop(interaction_id, None)
+
+    def of(self, interaction_id: int) -> asyncio.Lock:
+        """The interaction's lock while its command is handled; a fresh one after."""
+        return self._locks.get(interaction_id) or asyncio.Lock()
+
+
 class _WindowPassed(Exception):
     """The follow-up window is over: a request would only be refused."""
 

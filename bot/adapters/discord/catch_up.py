@@ -21,9 +21,10 @@ import logging
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, MutableMapping
 from datetime import timedelta
-from typing import Protocol
 
 import discord
+
+from bot.adapters.base import AdapterState
 
 log = logging.getLogger(__name__)
 
@@ -38,18 +39,12 @@ STATE_KEY = "catch_up.last_handled"
 Readable = discord.TextChannel | discord.VoiceChannel | discord.StageChannel | discord.Thread
 
 
-class State(Protocol):
-    async def get(self, key: str) -> str | None: ...
-
-    async def set(self, key: str, value: str) -> None: ...
-
-
 class CatchUp:
     """Last handled message per channel, and the read-back at each fresh session."""
 
     def __init__(
         self,
-        state: State | None,
+        state: AdapterState | None,
         metrics: MutableMapping[str, int],
         handle: Callable[[discord.Message], Awaitable[None]],
     ) -> None:

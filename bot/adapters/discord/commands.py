@@ -1,24 +1,38 @@
-"""CommandSpec -> Discord slash command, and an interaction back -> CommandInvocation.
+"""Slash commands: CommandSpec -> Discord command, published; an interaction -> the core.
 
 discord.py builds slash commands from a callback's signature, so each spec gets a small callback
 whose signature is written from the spec's params (types, choices, descriptions). Permission
 *checks* stay in the core; `default_member_permissions` only hides moderator and admin commands
-from members in Discord's command picker.
+from members in Discord's command picker. Discord drops an interaction left unanswered for 3 s,
+so one the core is slow to answer is deferred ("thinking…") after `DEFER_AFTER`.
 """
 
 from __future__ import annotations
 
+import asyncio
 import inspect
-from collections.abc import Awaitable, Callable
-from typing import Any
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 import discord
 from discord import app_commands
 
+from bot.adapters.discord import answers
+from bot.adapters.discord.answers import AnswerLocks
 from bot.adapters.discord.events import actor_of, channel_ref, community_ref
+from bot.config import DiscordSettings
 from bot.model import Access, CommandInvocation, CommandSpec, ParamKind, ParamSpec
 
+if TYPE_CHECKING:
+    from bot.adapters.discord.client import GatewayClient
+    from bot.adapters.discord.handover import Handover
+    from bot.adapters.discord.supervisor import ClientSupervisor
+
+log = logging.getLogger(__name__)
+
 DESCRIPTION_LIMIT = 100  # Discord's limit for command and option descriptions
+DEFER_AFTER = 2.0  # seconds; Discord drops an interaction that is not answered within 3
 CommandCallback = Callable[[CommandSpec, discord.Interaction, dict[str, Any]], Awaitable[None]]
 
 _ANNOTATIONS: dict[ParamKind, Any] = {
@@ -107,3 +121,90 @@ def invocation_from(
         reply_handle=interaction,
         event_id=str(interaction.id),
     )
+
+
+class SlashCommands:
+    """The commands published on Discord, and each invocation handed to the core."""
+
+    def __init__(
+        self,
+        clients: ClientSupervisor[GatewayClient],
+        settings: DiscordSettings,
+        handover: Handover,
+        locks: AnswerLocks,
+    ) -> None:
+        self._clients = clients
+        self._settings = settings
+        self._handover = handover
+        self._locks = locks
+        self._specs: list[CommandSpec] = []
+
+    async def register(self, specs: Sequence[CommandSpec]) -> None:
+        """Publish slash commands: to `command_guilds` at once if set, else globally (slow)."""
+        self._specs = list(specs)
+        client = self._clients.require()
+        self.fill_tree(client)
+        targets: list[discord.Object | None] = [
+            discord.Object(int(g)) for g in self._settings.command_guilds
+        ] or [None]
+        for guild in targets:
+            try:
+                await client.tree.sync(guild=guild)
+            except discord.HTTPException as exc:
+                log.error(
+                    "could not publish slash commands%s: %s. Fix: re-invite the bot with the"
+                    " applications.commands scope",
+                    f" to guild {guild.id}" if guild else "",
+                    exc,
+                )
+        if self._settings.linked_roles:
+            await self._handover.guard("linked roles", self._register_linked_role(client))
+
+    def fill_tree(self, client: GatewayClient) -> None:
+        """The client's command tree holds exactly the known specs (also a restarted client's)."""
+        guilds = [discord.Object(int(g)) for g in self._settings.command_guilds]
+        client.tree.clear_commands(guild=None)
+        for guild in guilds:
+            client.tree.clear_commands(guild=guild)
+        for spec in self._specs:
+            command = build_command(spec, self._on_command)
+            if guilds:
+                client.tree.add_command(command, guilds=guilds)
+            else:
+                client.tree.add_command(command)
+
+    async def _register_linked_role(self, client: GatewayClient) -> None:
+        """Role-connection metadata `verified` (boolean), so servers can require the badge.
+
+        One-time setup: Developer Portal → General Information → Linked Roles Verification URL
+        set to the bot's web address; then in a server, Roles → a role → Links → add verifybot.
+        """
+        route = discord.http.Route(
+            "PUT",
+            "/applications/{application_id}/role-connections/metadata",
+            application_id=client.application_id,
+        )
+        record = {
+            "type": 7,
+            "key": "verified",
+            "name": "Verified",
+            "description": "Verified with verifybot",
+        }
+        await client.http.request(route, json=[record])
+
+    async def _on_command(
+        self, spec: CommandSpec, interaction: discord.Interaction, values: dict[str, Any]
+    ) -> None:
+        """Hand a slash command to the core; defer if the core needs longer than Discord waits."""
+        lock = self._locks.open(interaction.id)
+        deferral = asyncio.create_task(answers.defer_later(interaction, lock, DEFER_AFTER))
+        try:
+            await self._handover.guard(f"/{spec.name}", self._hand_over(spec, interaction, values))
+        finally:
+            deferral.cancel()
+            self._locks.close(interaction.id)
+
+    async def _hand_over(
+        self, spec: CommandSpec, interaction: discord.Interaction, values: dict[str, Any]
+    ) -> None:
+        await self._handover.command(invocation_from(spec, interaction, values))

@@ -11,6 +11,7 @@ import re
 
 import discord
 
+from bot.adapters.discord.staff import role_of
 from bot.adapters.links import SCHEME_LINK, WWW_LINK
 from bot.model import (
     Actor,
@@ -47,18 +48,6 @@ def community_ref(guild_id: int) -> CommunityRef:
 
 def channel_ref(guild_id: int, channel_id: int) -> ChannelRef:
     return ChannelRef(community_ref(guild_id), str(channel_id))
-
-
-def role_of(member: discord.Member | discord.User) -> Role:
-    """Admin: administrator or manage_guild; moderator: manage_messages or moderate_members."""
-    if not isinstance(member, discord.Member):
-        return Role.MEMBER
-    perms = member.guild_permissions
-    if perms.administrator or perms.manage_guild:
-        return Role.ADMIN
-    if perms.manage_messages or perms.moderate_members:
-        return Role.MODERATOR
-    return Role.MEMBER
 
 
 def actor_of(user: discord.Member | discord.User, self_id: int | None) -> Actor:

@@ -253,7 +253,7 @@ async def test_a_slow_answer_is_deferred_then_sent_as_a_follow_up(
     discord_world: DiscordWorld, discord_adapter: AdapterFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     w = discord_world
-    monkeypatch.setattr("bot.adapters.discord.adapter.DEFER_AFTER", 0.05)
+    monkeypatch.setattr("bot.adapters.discord.commands.DEFER_AFTER", 0.05)
     sink = RecordingSink()
 
     async def slow(adapter: object, item: Event | CommandInvocation) -> None:
@@ -314,7 +314,8 @@ async def test_admins_hear_once_that_roles_bypass_the_verification_level(
 ) -> None:
     w = discord_world
     adapter = await discord_adapter()
-    await adapter._prepare_guild(adapter._require_client().get_guild(w.guild.id))  # type: ignore[arg-type]
+    guild = adapter._clients.guild(CommunityRef("discord", str(w.guild.id)))
+    await adapter._badge.prepare(guild)  # as at every start and guild join
 
     notes = [
         m for m in w.fake.bot_messages(w.log_channel.id) if "verification level" in m["content"]
@@ -471,7 +472,7 @@ async def test_sender_notice_falls_back_to_a_self_deleting_post(
     discord_world: DiscordWorld, discord_adapter: AdapterFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     w = discord_world
-    monkeypatch.setattr("bot.adapters.discord.adapter.NOTICE_SECONDS", 0.1)
+    monkeypatch.setattr("bot.adapters.discord.outbox.NOTICE_SECONDS", 0.1)
     sink = RecordingSink()
     adapter = await discord_adapter(sink)
     w.alice.accepts_dms = False

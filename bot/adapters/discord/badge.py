@@ -1,0 +1,170 @@
+"""The badge on Discord: a role, found or created, checked against the role hierarchy, granted.
+
+Whether the bot can manage the role is read from discord.py's cache before any request, so a
+missing permission or a role placed above the bot's becomes one admin notice with the exact fix
+instead of a storm of 403s.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import defaultdict
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING
+
+import discord
+
+from bot.adapters.base import AdapterError
+from bot.adapters.discord.events import community_ref, member_ref
+from bot.adapters.discord.failures import failure_text
+from bot.config import DiscordSettings
+from bot.model import CommunityRef, MemberRef
+
+if TYPE_CHECKING:
+    from bot.adapters.discord.admin_notices import AdminNotices
+    from bot.adapters.discord.client import GatewayClient
+    from bot.adapters.discord.supervisor import ClientSupervisor
+
+log = logging.getLogger(__name__)
+
+
+def find_badge_role(guild: discord.Guild, name: str, known_id: int | None) -> discord.Role | None:
+    """The badge role: the one used before if it still exists, else the oldest with the name."""
+    if known_id is not None and (role := guild.get_role(known_id)) is not None:
+        return role
+    named = [r for r in guild.roles if r.name == name]
+    return min(named, key=lambda r: r.id) if named else None
+
+
+def badge_role_problem(guild: discord.Guild, role: discord.Role) -> str | None:
+    """Why the bot cannot give or take the badge role, with the exact fix; None when it can."""
+    me = guild.me
+    if not me.guild_permissions.manage_roles:
+        return (
+            f"I cannot give or take the {role.name} role: I lack the Manage Roles permission."
+            f" Fix: Server Settings → Roles → {me.top_role.name} → turn on Manage Roles."
+        )
+    if role.managed:
+        return (
+            f"The role {role.name} belongs to an integration, so no bot can give it."
+            f" Fix: rename or delete it, and I will create my own {role.name} role."
+        )
+    if me.top_role <= role:
+        return (
+            f"I cannot give or take the {role.name} role: my highest role, {me.top_role.name},"
+            f" is not above it. Fix: Server Settings → Roles, drag {me.top_role.name} above"
+            f" {role.name} (or {role.name} below {me.top_role.name}), then run /badge again."
+        )
+    return None
+
+
+def verification_level_note(guild: discord.Guild, role_name: str) -> str | None:
+    """Discord skips its server verification level for anyone holding a role; admins should know."""
+    if guild.verification_level is discord.VerificationLevel.none:
+        return None
+    return (
+        f"Note: this server's Discord verification level is {guild.verification_level.name}."
+        f" Discord does not apply that level to members who hold any role, so members who get"
+        f" the {role_name} role are exempt from it. If you rely on the level (for example a"
+        " verified e-mail or phone), keep it in mind when choosing which checks earn the badge."
+    )
+
+
+class BadgeRole:
+    """The badge role of every served guild: which role it is, and who gets it."""
+
+    def __init__(
+        self,
+        clients: ClientSupervisor[GatewayClient],
+        settings: DiscordSettings,
+        admins: AdminNotices,
+    ) -> None:
+        self._clients = clients
+        self._settings = settings
+        self._admins = admins
+        self._known: dict[int, int] = {}  # guild -> the badge role's id
+        self._creating: defaultdict[int, asyncio.Lock] = defaultdict(asyncio.Lock)
+
+    async def role(self, guild: discord.Guild) -> discord.Role:
+        """The badge role, created (bottom of the list, no permissions) when missing."""
+        name = self._settings.badge_role_name
+        async with self._creating[guild.id]:
+            role = find_badge_role(guild, name, self._known.get(guild.id))
+            if role is None:
+                role = await self._create(guild, name)
+            self._known[guild.id] = role.id
+            return role
+
+    async def _create(self, guild: discord.Guild, name: str) -> discord.Role:
+        if not guild.me.guild_permissions.manage_roles:
+            raise await self._admins.refusal(
+                guild,
+                f"I cannot create the {name} role: I lack the Manage Roles permission."
+                f" Fix: Server Settings → Roles → {guild.me.top_role.name} → turn on"
+                f" Manage Roles (or create a role named {name} below mine).",
+            )
+        try:
+            role = await guild.create_role(
+                name=name,
+                colour=discord.Colour.from_str(self._settings.badge_role_colour),
+                permissions=discord.Permissions.none(),
+                hoist=False,
+                mentionable=False,
+                reason="verifybot: the badge verified members carry",
+            )
+        except discord.HTTPException as exc:
+            raise AdapterError(f"could not create the {name} role: {exc.text}") from exc
+        log.info("created the %s role in %s", name, guild.id)
+        return role
+
+    async def prepare(self, guild: discord.Guild) -> None:
+        """At start and on join: the badge role exists and can be managed, admins know caveats."""
+        try:
+            role = await self.role(guild)
+        except AdapterError:
+            return  # admins were told
+        problem = badge_role_problem(guild, role)
+        if problem is not None:
+            await self._admins.notify(community_ref(guild.id), problem)
+        note = verification_level_note(guild, role.name)
+        if note is not None:
+            await self._admins.tell_once(guild, "verification_level", note)
+
+    async def set(self, member: MemberRef, community: CommunityRef, on: bool) -> None:
+        """Give or take the badge role, after checking (from the cache) that the bot can."""
+        guild = self._clients.guild(community)
+        role = await self.role(guild)
+        problem = badge_role_problem(guild, role)
+        if problem is not None:
+            raise await self._admins.refusal(guild, problem)
+        user_id = int(member.id)
+        target = guild.get_member(user_id)
+        try:
+            if target is None:
+                target = await guild.fetch_member(user_id)
+            has = target.get_role(role.id) is not None
+            if on and not has:
+                await target.add_roles(role, reason="verifybot: verified")
+            elif has and not on:
+                await target.remove_roles(role, reason="verifybot: no longer verified")
+        except discord.NotFound as exc:
+            if on:
+                raise AdapterError("the member is not in this server") from exc
+        except discord.Forbidden as exc:
+            text = f"Discord refused to change the {role.name} role ({exc.text}). " + (
+                badge_role_problem(guild, role) or "Check that my role is above it."
+            )
+            raise await self._admins.refusal(guild, text) from exc
+        except discord.HTTPException as exc:
+            raise AdapterError(failure_text(exc, f"change the {role.name} role")) from exc
+
+    async def holders(self, community: CommunityRef) -> AsyncIterator[MemberRef]:
+        """Members who carry the badge now (from the member cache), to reconcile at start."""
+        guild = self._clients.guild(community)
+        name = self._settings.badge_role_name
+        role = find_badge_role(guild, name, self._known.get(guild.id))
+        if role is None:
+            return
+        for holder in role.members:
+            yield member_ref(holder.id)

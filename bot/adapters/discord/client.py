@@ -1,0 +1,84 @@
+"""discord.py's Client as verifybot runs it: the events it asks for, each one handed to the intake.
+
+No message cache (`max_messages=None`): a reply carries its target and a reaction its message's
+author, and what Discord leaves out is looked up (`authors`). Every dispatch parser is guarded
+(`gateway_guard`), so an unreadable event costs that event, not the session; every response is
+counted (`failures.counting_trace`); nothing the bot sends pings anyone unless it says so.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, MutableMapping
+from typing import TYPE_CHECKING, Any
+
+import discord
+from discord import app_commands
+
+from bot.adapters.discord.answers import NO_PINGS
+from bot.adapters.discord.failures import counting_trace
+from bot.adapters.discord.gateway_guard import BadEvents, guard_parsers
+
+if TYPE_CHECKING:
+    from bot.adapters.discord.intake import GatewayIntake
+
+log = logging.getLogger(__name__)
+
+
+def verifybot_intents() -> discord.Intents:
+    """Guilds, members (privileged), messages with content (privileged), reactions."""
+    intents = discord.Intents.none()
+    intents.guilds = intents.members = intents.messages = True
+    intents.message_content = intents.reactions = True
+    return intents
+
+
+class GatewayClient(discord.Client):
+    """A discord.Client whose every event goes to the adapter's `GatewayIntake`."""
+
+    def __init__(
+        self,
+        intake: GatewayIntake,
+        *,
+        fill_tree: Callable[[GatewayClient], None],
+        bad_events: BadEvents,
+        metrics: MutableMapping[str, int],
+        guild_ready_timeout: float,
+    ) -> None:
+        super().__init__(
+            intents=verifybot_intents(),
+            guild_ready_timeout=guild_ready_timeout,
+            max_messages=None,
+            allowed_mentions=NO_PINGS,
+            http_trace=counting_trace(metrics),
+        )
+        self.intake = intake
+        self.metrics = metrics
+        self._fill_tree = fill_tree
+        self.tree: app_commands.CommandTree[GatewayClient] = app_commands.CommandTree(self)
+        guard_parsers(self, bad_events)
+
+    async def setup_hook(self) -> None:  # a restarted client gets the commands again
+        self._fill_tree(self)
+
+    async def on_connect(self) -> None:  # READY was read: a new session, nothing after it yet
+        self.intake.session_started()
+
+    async def on_ready(self) -> None:
+        await self.intake.ready(self)
+
+    async def on_message(self, message: discord.Message) -> None:
+        await self.intake.message(message)
+
+    async def on_raw_reaction_add(self, payload: discord.RawReactionActionEvent) -> None:
+        await self.intake.reaction(payload)
+
+    async def on_member_join(self, member: discord.Member) -> None:
+        await self.intake.member_join(member)
+
+    async def on_guild_join(self, guild: discord.Guild) -> None:
+        await self.intake.guild_join(guild)
+
+    async def on_error(self, event_method: str, /, *args: Any, **kwargs: Any) -> None:
+        self.metrics["handler_errors"] += 1
+        log.exception("discord event %s failed; carrying on", event_method)

@@ -1,0 +1,122 @@
+"""Gateway events -> neutral events -> the core, each in the task discord.py gave its event.
+
+The core decides and acts inside `handle_event`, so a message that must go is deleted while its
+own event is still being handled: one gateway frame -> one decision -> one DELETE. Before a reply
+or reaction is handed over, an author Discord left out is looked up (`authors`); a guild message
+already handled (read back after a new session, or arrived live) is not handed over twice; a new
+session reads back what it missed (`catch_up`). A member leaving is not handed over: nothing in
+verifybot acts on it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import MutableMapping
+from typing import TYPE_CHECKING
+
+import discord
+
+from bot.adapters.base import AdapterState
+from bot.adapters.discord.authors import (
+    AuthorLookup,
+    AuthorMemory,
+    complete_reaction,
+    complete_reply,
+)
+from bot.adapters.discord.catch_up import CatchUp
+from bot.adapters.discord.events import community_ref, member_joined, message_posted, reaction_added
+from bot.model import CommunityAdded
+
+if TYPE_CHECKING:
+    from bot.adapters.discord.badge import BadgeRole
+    from bot.adapters.discord.client import GatewayClient
+    from bot.adapters.discord.handover import Handover
+    from bot.adapters.discord.outbox import LastPlaces
+    from bot.adapters.discord.supervisor import ClientSupervisor
+
+log = logging.getLogger(__name__)
+
+
+class GatewayIntake:
+    """What the gateway delivers, translated and handed over; `ready` is set once every guild
+    the session started with is prepared."""
+
+    def __init__(
+        self,
+        handover: Handover,
+        clients: ClientSupervisor[GatewayClient],
+        badge: BadgeRole,
+        places: LastPlaces,
+        state: AdapterState | None,
+        metrics: MutableMapping[str, int],
+    ) -> None:
+        self._handover = handover
+        self._clients = clients
+        self._badge = badge
+        self._places = places
+        self.ready_event = asyncio.Event()
+        self.self_id: int | None = None  # the bot's own account, known from READY on
+        self._seen = AuthorMemory()  # every guild message that arrived, handled or not
+        self._authors = AuthorLookup(metrics, self._seen)
+        self.catch_up = CatchUp(state, metrics, self.message)
+
+    # --- sessions -----------------------------------------------------------------------------
+
+    def session_started(self) -> None:
+        self.catch_up.session_started()
+
+    async def ready(self, client: GatewayClient) -> None:
+        await self._handover.guard("ready", self._on_ready(client))
+
+    async def _on_ready(self, client: GatewayClient) -> None:
+        self.self_id = client.user.id if client.user else None
+        for guild in client.guilds:
+            await self._handover.guard(f"preparing {guild.id}", self._badge.prepare(guild))
+        self.ready_event.set()
+        log.info("Discord ready as %s in %d guild(s)", client.user, len(client.guilds))
+        self.catch_up.begin(client)
+
+    async def guild_join(self, guild: discord.Guild) -> None:
+        await self._handover.guard("guild join", self._on_guild_join(guild))
+
+    async def _on_guild_join(self, guild: discord.Guild) -> None:
+        await self._badge.prepare(guild)
+        await self._handover.push(CommunityAdded(community_ref(guild.id)))
+
+    # --- members' activity --------------------------------------------------------------------
+
+    async def message(self, message: discord.Message) -> None:
+        """A message, live or read back after a new session."""
+        await self._handover.guard("message", self._on_message(message))
+
+    async def _on_message(self, message: discord.Message) -> None:
+        if message.guild is not None:
+            if not self._seen.remember(message.id, message.author.id):
+                return  # handled already: read back after a new session, or arrived live
+            self.catch_up.note(message.channel.id, message.id)
+        event = message_posted(message, self.self_id)
+        if event is None or event.sender.is_self:
+            return
+        self._places.note(message.author.id, message.guild, message.channel.id)
+        client = self._clients.client
+        http = client.http if client is not None else None
+        await self._handover.push(await complete_reply(event, message, self._authors, http))
+
+    async def reaction(self, payload: discord.RawReactionActionEvent) -> None:
+        await self._handover.guard("reaction", self._on_reaction(payload))
+
+    async def _on_reaction(self, payload: discord.RawReactionActionEvent) -> None:
+        event = reaction_added(payload, self.self_id)
+        if event is None or event.sender.is_self:
+            return
+        client = self._clients.require()
+        guild = client.get_guild(payload.guild_id or 0)
+        self._places.note(payload.user_id, guild, payload.channel_id)
+        await self._handover.push(
+            await complete_reaction(event, payload, self._authors, client.http)
+        )
+
+    async def member_join(self, member: discord.Member) -> None:
+        if member.id != self.self_id:
+            await self._handover.guard("member join", self._handover.push(member_joined(member)))
