@@ -19,7 +19,8 @@ from joserfc.jwk import KeySet, RSAKey
 
 from bot.config import ClaimRule, OidcSettings
 from bot.verification.providers import VerificationFailed
-from bot.verification.providers.oidc import keyset_from_jwks, level_for, validate_id_token
+from bot.verification.providers.oidc.discovery import keyset_from_jwks
+from bot.verification.providers.oidc.id_token import level_for, validate_id_token
 
 ISSUER = "https://id.example.org"
 CLIENT = "verifybot"

@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parents[3] / "bot" / "verification"
 
 
 def raised_reasons(path: Path) -> set[str]:
-    """String reasons passed as `reason="..."` or `_untrusted("...")`, and the ones computed
+    """String reasons passed as `reason="..."` or `untrusted("...")`, and the ones computed
     into a variable `reason` (`"a" if ... else "b"`, `{...: "a"}.get(key, "b")`)."""
     found: set[str] = set()
 
@@ -28,7 +28,7 @@ def raised_reasons(path: Path) -> set[str]:
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
         if isinstance(node, ast.Call):
             found |= constants(*(k.value for k in node.keywords if k.arg == "reason"))
-            if isinstance(node.func, ast.Name) and node.func.id == "_untrusted":
+            if isinstance(node.func, ast.Name) and node.func.id == "untrusted":
                 found |= constants(node.args[0])
         elif isinstance(node, ast.Assign) and [getattr(t, "id", "") for t in node.targets] == [
             "reason"
