@@ -11,19 +11,16 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
-from typing import TYPE_CHECKING
 
 import discord
 
 from bot.adapters.base import AdapterError, AdapterState
 from bot.adapters.discord.answers import MESSAGE_LIMIT, NO_PINGS
+from bot.adapters.discord.client import GatewayClient
 from bot.adapters.discord.events import community_ref, member_ref, parse_channel_id
+from bot.adapters.discord.supervisor import ClientSupervisor
 from bot.config import Config
 from bot.model import CommunityRef, MemberRef
-
-if TYPE_CHECKING:
-    from bot.adapters.discord.client import GatewayClient
-    from bot.adapters.discord.supervisor import ClientSupervisor
 
 log = logging.getLogger(__name__)
 

@@ -11,20 +11,17 @@ import asyncio
 import logging
 from collections import defaultdict
 from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING
 
 import discord
 
 from bot.adapters.base import AdapterError
+from bot.adapters.discord.admin_notices import AdminNotices
+from bot.adapters.discord.client import GatewayClient
 from bot.adapters.discord.events import community_ref, member_ref
 from bot.adapters.discord.failures import failure_text
+from bot.adapters.discord.supervisor import ClientSupervisor
 from bot.config import DiscordSettings
 from bot.model import CommunityRef, MemberRef
-
-if TYPE_CHECKING:
-    from bot.adapters.discord.admin_notices import AdminNotices
-    from bot.adapters.discord.client import GatewayClient
-    from bot.adapters.discord.supervisor import ClientSupervisor
 
 log = logging.getLogger(__name__)
 

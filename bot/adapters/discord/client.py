@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, MutableMapping
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import discord
 from discord import app_commands
@@ -19,10 +19,23 @@ from bot.adapters.discord.answers import NO_PINGS
 from bot.adapters.discord.failures import counting_trace
 from bot.adapters.discord.gateway_guard import BadEvents, guard_parsers
 
-if TYPE_CHECKING:
-    from bot.adapters.discord.intake import GatewayIntake
-
 log = logging.getLogger(__name__)
+
+
+class GatewayHandlers(Protocol):
+    """Where the client hands each event (the adapter's `intake.GatewayIntake`)."""
+
+    def session_started(self) -> None: ...
+
+    async def ready(self, client: GatewayClient) -> None: ...
+
+    async def message(self, message: discord.Message) -> None: ...
+
+    async def reaction(self, payload: discord.RawReactionActionEvent) -> None: ...
+
+    async def member_join(self, member: discord.Member) -> None: ...
+
+    async def guild_join(self, guild: discord.Guild) -> None: ...
 
 
 def verifybot_intents() -> discord.Intents:
@@ -34,11 +47,11 @@ def verifybot_intents() -> discord.Intents:
 
 
 class GatewayClient(discord.Client):
-    """A discord.Client whose every event goes to the adapter's `GatewayIntake`."""
+    """A discord.Client whose every event goes to the adapter's intake."""
 
     def __init__(
         self,
-        intake: GatewayIntake,
+        intake: GatewayHandlers,
         *,
         fill_tree: Callable[[GatewayClient], None],
         bad_events: BadEvents,

@@ -13,21 +13,19 @@ import asyncio
 import inspect
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import discord
 from discord import app_commands
 
 from bot.adapters.discord import answers
 from bot.adapters.discord.answers import AnswerLocks
+from bot.adapters.discord.client import GatewayClient
 from bot.adapters.discord.events import actor_of, channel_ref, community_ref
+from bot.adapters.discord.handover import Handover
+from bot.adapters.discord.supervisor import ClientSupervisor
 from bot.config import DiscordSettings
 from bot.model import Access, CommandInvocation, CommandSpec, ParamKind, ParamSpec
-
-if TYPE_CHECKING:
-    from bot.adapters.discord.client import GatewayClient
-    from bot.adapters.discord.handover import Handover
-    from bot.adapters.discord.supervisor import ClientSupervisor
 
 log = logging.getLogger(__name__)
 

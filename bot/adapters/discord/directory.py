@@ -5,10 +5,10 @@ and which served servers a member is in. Read from discord.py's cache; no name i
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
 import discord
 
+from bot.adapters.discord.client import GatewayClient
 from bot.adapters.discord.events import (
     channel_ref,
     community_ref,
@@ -16,12 +16,9 @@ from bot.adapters.discord.events import (
     parse_channel_id,
     parse_member_id,
 )
+from bot.adapters.discord.supervisor import ClientSupervisor
 from bot.config import Config
 from bot.model import ChannelRef, CommunityRef, MemberRef
-
-if TYPE_CHECKING:
-    from bot.adapters.discord.client import GatewayClient
-    from bot.adapters.discord.supervisor import ClientSupervisor
 
 
 class Directory:

@@ -15,22 +15,19 @@ import logging
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import discord
 
 from bot.adapters.base import AdapterError
 from bot.adapters.discord import automod, overwrites
+from bot.adapters.discord.admin_notices import AdminNotices
+from bot.adapters.discord.badge import BadgeRole
+from bot.adapters.discord.client import GatewayClient
 from bot.adapters.discord.failures import failure_text
 from bot.adapters.discord.staff import staff_roles
+from bot.adapters.discord.supervisor import ClientSupervisor
 from bot.config import Config, DiscordSettings
 from bot.model import ChannelRef, CommunityRef, MemberRef, UnverifiedPolicy
-
-if TYPE_CHECKING:
-    from bot.adapters.discord.admin_notices import AdminNotices
-    from bot.adapters.discord.badge import BadgeRole
-    from bot.adapters.discord.client import GatewayClient
-    from bot.adapters.discord.supervisor import ClientSupervisor
 
 log = logging.getLogger(__name__)
 

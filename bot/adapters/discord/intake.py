@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import MutableMapping
-from typing import TYPE_CHECKING
 
 import discord
 
@@ -24,16 +23,14 @@ from bot.adapters.discord.authors import (
     complete_reaction,
     complete_reply,
 )
+from bot.adapters.discord.badge import BadgeRole
 from bot.adapters.discord.catch_up import CatchUp
+from bot.adapters.discord.client import GatewayClient
 from bot.adapters.discord.events import community_ref, member_joined, message_posted, reaction_added
+from bot.adapters.discord.handover import Handover
+from bot.adapters.discord.outbox import LastPlaces
+from bot.adapters.discord.supervisor import ClientSupervisor
 from bot.model import CommunityAdded
-
-if TYPE_CHECKING:
-    from bot.adapters.discord.badge import BadgeRole
-    from bot.adapters.discord.client import GatewayClient
-    from bot.adapters.discord.handover import Handover
-    from bot.adapters.discord.outbox import LastPlaces
-    from bot.adapters.discord.supervisor import ClientSupervisor
 
 log = logging.getLogger(__name__)
 

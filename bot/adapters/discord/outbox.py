@@ -9,19 +9,16 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import MutableMapping, Sequence
-from typing import TYPE_CHECKING
 
 import discord
 
 from bot.adapters.base import AdapterError
 from bot.adapters.discord import answers
 from bot.adapters.discord.answers import MESSAGE_LIMIT, NO_PINGS, AnswerLocks, chunks
+from bot.adapters.discord.client import GatewayClient
 from bot.adapters.discord.failures import failure_text
+from bot.adapters.discord.supervisor import ClientSupervisor
 from bot.model import ChannelRef, CommandInvocation, MemberRef
-
-if TYPE_CHECKING:
-    from bot.adapters.discord.client import GatewayClient
-    from bot.adapters.discord.supervisor import ClientSupervisor
 
 NOTICE_SECONDS = 30.0  # how long a public "please verify" notice stays up
 PLACES_REMEMBERED = 10_000  # members whose last channel is kept, most recently active first

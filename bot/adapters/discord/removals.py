@@ -7,19 +7,15 @@ is already gone counts as removed.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import discord
 
 from bot.adapters.base import AdapterError
+from bot.adapters.discord.admin_notices import AdminNotices
+from bot.adapters.discord.client import GatewayClient
 from bot.adapters.discord.events import reaction_for_url
 from bot.adapters.discord.failures import failure_text
+from bot.adapters.discord.supervisor import ClientSupervisor
 from bot.model import MemberRef, MessageRef
-
-if TYPE_CHECKING:
-    from bot.adapters.discord.admin_notices import AdminNotices
-    from bot.adapters.discord.client import GatewayClient
-    from bot.adapters.discord.supervisor import ClientSupervisor
 
 
 class Removals:
