@@ -1,23 +1,23 @@
 """A loopback Discord (REST + gateway) that the real discord.py client can log in to.
 
-`server.py` says what is faked and what is not; `state.py` holds the world and Discord's rules,
-`rest.py` the REST endpoints and `gateway.py` the websocket and the test-side `push_*` helpers.
+`server.py` says what is faked and what is not and puts the parts together. The world:
+`world.py` (building it, lookups), `objects.py` (users, roles, members, channels),
+`guilds.py` (permissions, hierarchy, AutoMod limits), `messages.py` (payloads, history),
+`permissions.py`, `errors.py`. The wire: `gateway.py` (sessions, RESUME, intents), `activity.py`
+and `interactions.py` (what tests push), `rest.py` (what routes share) and one module per
+resource (`application.py`, `channels.py`, `members.py`, `automod.py`); `faults.py` (rate
+limits, injected errors and slow answers).
 """
 
-from .gateway import Frame, InteractionRecord, Pushed
+from .activity import Pushed
+from .errors import ApiError
+from .gateway import Frame
+from .guilds import Guild
+from .interactions import InteractionRecord
+from .objects import Channel, Member, Role, User
+from .permissions import ALL_PERMISSIONS, EVERYONE_DEFAULT, Perm
 from .server import FakeDiscord, RecordedRequest
-from .state import (
-    ALL_PERMISSIONS,
-    EVERYONE_DEFAULT,
-    ApiError,
-    Channel,
-    Guild,
-    Member,
-    Perm,
-    Role,
-    User,
-    World,
-)
+from .world import World
 
 __all__ = [
     "ALL_PERMISSIONS",

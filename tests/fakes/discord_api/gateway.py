@@ -1,8 +1,8 @@
 """The loopback Discord's gateway: one websocket per client, sequence numbers, RESUME, intents.
 
 Each IDENTIFY opens a session that keeps every frame it was sent (or would have been sent while
-the client was away), so a RESUME replays exactly what was missed. Tests push member activity
-(messages, reactions, joins, slash commands) through the `push_*` helpers.
+the client was away), so a RESUME replays exactly what was missed. What members do reaches the
+gateway through `activity` (messages, reactions, joins) and `interactions` (slash commands).
 """
 
 from __future__ import annotations
@@ -12,15 +12,16 @@ import contextlib
 import json
 import secrets
 import time
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import WSMsgType, web
 
-from .state import Channel, Guild, Json, User, World
+from .guilds import Guild
+from .objects import Json
+from .world import World
 
-EPHEMERAL = 1 << 6
 INTENT_BITS = {"guilds": 0, "members": 1, "messages": 9, "reactions": 10, "dm": 12}
 DM_REACTIONS, MESSAGE_CONTENT, AUTOMOD_CONFIG, AUTOMOD_EXECUTION = 13, 15, 20, 21
 PRIVILEGED_INTENTS = 1 << 1 | 1 << 8 | 1 << MESSAGE_CONTENT  # members, presences, content
@@ -51,52 +52,6 @@ class Frame:
 
 
 @dataclass
-class Pushed:
-    """What a test pushed: the payload, and when its first frame left the gateway."""
-
-    event: str
-    data: Json
-    frames: list[Frame]
-    blocked_by: Json | None = None  # an AutoMod rule that stopped the message
-
-    @property
-    def id(self) -> int:
-        return int(self.data["id"])
-
-    @property
-    def sent_at(self) -> float:
-        times = [f.sent_at for f in self.frames if f.sent_at is not None]
-        assert times, f"{self.event} was not sent to any connected client"
-        return min(times)
-
-
-@dataclass
-class InteractionRecord:
-    id: int
-    token: str
-    guild_id: int | None
-    channel_id: int
-    user_id: int
-    replies: list[Json] = field(default_factory=list)  # {"kind", "content", "ephemeral", ...}
-    expires_after: int | None = None  # the token stops working once this many replies exist
-
-    @property
-    def acknowledged(self) -> bool:
-        return any(r["kind"] == "callback" for r in self.replies)
-
-    @property
-    def expired(self) -> bool:
-        """Past its window: 3 s unanswered, or 15 minutes for follow-ups (see `expire`)."""
-        return self.expires_after is not None and len(self.replies) >= self.expires_after
-
-    def expire(self, *, after_replies: int = 0) -> None:
-        """Let the token's time run out once `after_replies` replies went through: then the
-        response is refused with Unknown Interaction (10062, 404) and every webhook request with
-        Invalid Webhook Token (50027, 401), as Discord does."""
-        self.expires_after = after_replies
-
-
-@dataclass
 class GatewaySession:
     id: str
     intents: int
@@ -112,7 +67,7 @@ class GatewaySession:
 
 
 class Gateway:
-    """Gateway behaviour; mixed into `FakeDiscord`, which provides these attributes."""
+    """Gateway behaviour; the base of `FakeDiscord`, which provides these attributes."""
 
     world: World
     port: int
@@ -120,13 +75,10 @@ class Gateway:
     heartbeats: int
     identifies: int
     sessions: dict[str, GatewaySession]
-    interactions: dict[int, InteractionRecord]
     gateway_paths: list[str]
-    automod_blocks: list[Json]
     identify_gate: asyncio.Event
     _notify: Callable[[], None]
     wait_until: Any
-    automod_verdict: Any
     _bot_user: Callable[[], Json]
 
     # --- the websocket -------------------------------------------------------------------------
@@ -282,167 +234,6 @@ class Gateway:
                     out = {**data, "content": "", "embeds": [], "attachments": []}
             frames.append(await self._send(session, event, out))
         return frames
-
-    # --- pushing member activity (tests) -------------------------------------------------------
-
-    async def push_message(
-        self,
-        channel: Channel,
-        author: User,
-        content: str,
-        *,
-        reply_to: Json | None = None,
-        mentions: Iterable[User] = (),
-        attachments: int = 0,
-        ping_reply: bool = True,
-        referenced: str = "resolved",
-    ) -> Pushed:
-        """A member posts. AutoMod applies first, as on Discord: a blocked message never arrives.
-
-        `referenced`: how Discord fills a reply's `referenced_message` ("resolved", "missing" or
-        "deleted"; see `World.message_payload`)."""
-        guild, channel = self.world.locate_channel(channel.id)
-        mentions = tuple(mentions)
-        if guild is not None:
-            rule = self.automod_verdict(guild, channel, author, content, len(mentions))
-            if rule is not None:
-                execution = {
-                    "guild_id": str(guild.id), "rule_id": rule["id"],
-                    "rule_trigger_type": rule["trigger_type"], "user_id": str(author.id),
-                    "channel_id": str(channel.id), "content": content,
-                    "action": {"type": 1, "metadata": {}}, "matched_keyword": None,
-                    "matched_content": None,
-                }  # fmt: skip
-                self.automod_blocks.append(execution)
-                frames = await self.dispatch("AUTO_MODERATION_ACTION_EXECUTION", execution, guild)
-                return Pushed("AUTO_MODERATION_ACTION_EXECUTION", execution, frames, rule)
-        data = self.world.message_payload(
-            channel, author, content, reply_to=reply_to, mentions=mentions,
-            attachments=attachments, ping_reply=ping_reply, referenced=referenced,
-        )  # fmt: skip
-        return Pushed("MESSAGE_CREATE", data, await self.dispatch("MESSAGE_CREATE", data, guild))
-
-    def _reaction_payload(self, message: Json, user_id: int, emoji: str) -> Json:
-        data: Json = {
-            "user_id": str(user_id),
-            "channel_id": message["channel_id"],
-            "message_id": message["id"],
-            "emoji": {"id": None, "name": emoji},
-            "type": 0,
-            "burst": False,
-        }
-        if "guild_id" in message:
-            data["guild_id"] = message["guild_id"]
-        return data
-
-    async def push_reaction(
-        self, message: Json, user: User, emoji: str, *, with_author: bool = True
-    ) -> Pushed:
-        """A member reacts. `message_author_id` is optional in Discord's payload;
-        `with_author=False` leaves it out, as Discord sometimes does."""
-        guild, _ = self.world.locate_channel(int(message["channel_id"]))
-        self.world.reactions.setdefault(int(message["id"]), set()).add((emoji, user.id))
-        data = self._reaction_payload(message, user.id, emoji)
-        data.update(burst_colors=[])
-        if with_author:
-            data["message_author_id"] = message["author"]["id"]
-        if guild is not None:
-            data["member"] = guild.member(user.id).payload()
-        return Pushed(
-            "MESSAGE_REACTION_ADD", data, await self.dispatch("MESSAGE_REACTION_ADD", data, guild)
-        )
-
-    async def push_member_join(self, guild: Guild, user: User) -> Pushed:
-        member = self.world.add_member(guild, user)
-        data = {"guild_id": str(guild.id), **member.payload()}
-        return Pushed(
-            "GUILD_MEMBER_ADD", data, await self.dispatch("GUILD_MEMBER_ADD", data, guild)
-        )
-
-    async def push_member_leave(self, guild: Guild, user: User) -> Pushed:
-        guild.members.pop(user.id, None)
-        data = {"guild_id": str(guild.id), "user": user.payload()}
-        return Pushed(
-            "GUILD_MEMBER_REMOVE", data, await self.dispatch("GUILD_MEMBER_REMOVE", data, guild)
-        )
-
-    async def push_guild_join(self, guild: Guild) -> Pushed:
-        """The bot was added to `guild` (already in the world, with the bot as a member)."""
-        data = guild.payload(with_members=True)
-        del data["unavailable"]  # present only when an outage ends; discord.py tells them apart
-        return Pushed("GUILD_CREATE", data, await self.dispatch("GUILD_CREATE", data, guild))
-
-    async def push_thread(self, guild: Guild, parent: Channel, owner: User, name: str) -> Channel:
-        thread = self.world.add_thread(guild, parent, owner, name)
-        await self.dispatch("THREAD_CREATE", {**thread.payload(), "newly_created": True}, guild)
-        return thread
-
-    async def push_command(
-        self, guild: Guild, channel: Channel, user: User, name: str, /, **options: Any
-    ) -> InteractionRecord:
-        """A member runs a registered slash command; fails loudly if the bot never synced it."""
-        registered = self.world.guild_commands.get(guild.id, []) + self.world.global_commands
-        command = next((c for c in registered if c["name"] == name), None)
-        assert command is not None, (
-            f"/{name} was never registered (have {[c['name'] for c in registered]})"
-        )
-        member = guild.member(user.id)
-        resolved: Json = {"users": {}, "members": {}, "channels": {}}
-        given = []
-        for spec in command.get("options") or []:
-            if spec["name"] not in options:
-                assert not spec.get("required"), f"/{name} needs option {spec['name']}"
-                continue
-            value = options.pop(spec["name"])
-            if spec["type"] == 6:  # USER
-                target = guild.member(value.id)
-                resolved["users"][str(value.id)] = value.payload()
-                perms = guild.base_permissions(target)
-                resolved["members"][str(value.id)] = target.payload(
-                    with_user=False, permissions=perms
-                )
-                value = str(value.id)
-            elif spec["type"] == 7:  # CHANNEL
-                resolved["channels"][str(value.id)] = {
-                    **value.payload(),
-                    "permissions": str(1 << 10),
-                }
-                value = str(value.id)
-            given.append({"name": spec["name"], "type": spec["type"], "value": value})
-        assert not options, f"/{name} has no options {sorted(options)}"
-        record = InteractionRecord(
-            self.world.snowflake(), secrets.token_urlsafe(24), guild.id, channel.id, user.id
-        )
-        self.interactions[record.id] = record
-        bot = self.world.bot_member(guild)
-        data: Json = {
-            "id": str(record.id),
-            "application_id": str(self.world.application_id),
-            "type": 2,
-            "token": record.token,
-            "version": 1,
-            "guild_id": str(guild.id),
-            "channel_id": str(channel.id),
-            "channel": channel.payload(),
-            "locale": "en-US",
-            "guild_locale": "en-US",
-            "member": member.payload(permissions=guild.channel_permissions(member, channel)),
-            "app_permissions": str(guild.channel_permissions(bot, channel)),
-            "entitlements": [],
-            "authorizing_integration_owners": {"0": str(guild.id)},
-            "context": 0,
-            "attachment_size_limit": 10 * 1024 * 1024,
-            "data": {
-                "id": command["id"],
-                "name": name,
-                "type": 1,
-                "guild_id": command.get("guild_id"),
-                "options": given,
-                "resolved": resolved,
-            },
-        }
-        await self.dispatch("INTERACTION_CREATE", data, guild)
-        return record
 
     # --- disconnects ---------------------------------------------------------------------------
 

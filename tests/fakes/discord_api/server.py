@@ -1,5 +1,9 @@
 """A loopback Discord: the REST API under /api/v10 and a websocket gateway, in one aiohttp app.
 
+`FakeDiscord` puts together the world (`world`), the gateway (`gateway`, `activity`,
+`interactions`), one module of REST routes per resource (`application`, `channels`, `members`,
+`automod`) and the injected faults (`faults`); it records every request.
+
 What it fakes, well enough for the real discord.py 2.7 client:
 - Gateway: HELLO, IDENTIFY -> READY (with a loopback ``resume_gateway_url``) and one GUILD_CREATE
   per guild (roles, channels, threads, members, member_count), heartbeats and ACKs, sequence
@@ -31,18 +35,26 @@ import asyncio
 import contextlib
 import json
 import re
-import secrets
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote
 
 from aiohttp import web
 
-from .gateway import GatewaySession, InteractionRecord
-from .rest import API, BODY, Handler, RestApi
-from .state import ApiError, Json, User, World
+from .activity import MemberActivity
+from .application import ApplicationRoutes
+from .automod import AutoModRoutes
+from .channels import ChannelRoutes
+from .errors import ApiError
+from .faults import Delay, Failure, FaultControls, RateLimit
+from .gateway import GatewaySession
+from .interactions import InteractionRecord, InteractionRoutes
+from .members import MemberRoutes
+from .objects import Json, User
+from .rest import API, BODY, Handler, json_response
+from .world import World
 
 
 @dataclass
@@ -57,49 +69,15 @@ class RecordedRequest:
     status: int | None = None
 
 
-@dataclass
-class RateLimit:
-    """A bucket: `limit` requests per `window` seconds for matching method + path."""
-
-    method: str
-    path: re.Pattern[str]
-    limit: int
-    window: float
-    scope: str = "user"
-    bucket: str = field(default_factory=lambda: secrets.token_hex(8))
-    used: dict[str, tuple[float, int]] = field(default_factory=dict)  # path -> (reset, count)
-
-
-@dataclass
-class Failure:
-    method: str
-    path: re.Pattern[str]
-    status: int
-    remaining: int
-    retry_after: float
-    code: int = 0
-    message: str = "injected failure"
-
-
-@dataclass
-class Delay:
-    method: str
-    path: re.Pattern[str]
-    seconds: float
-    remaining: int
-
-
-def json_response(
-    status: int, body: Any = None, headers: dict[str, str] | None = None
-) -> web.Response:
-    """Exactly `application/json`: aiohttp's json_response adds a charset discord.py rejects."""
-    if body is None and status == 204:
-        return web.Response(status=204, headers=headers)
-    out = {"Content-Type": "application/json", **(headers or {})}
-    return web.Response(status=status, body=json.dumps(body).encode(), headers=out)
-
-
-class FakeDiscord(RestApi):
+class FakeDiscord(
+    ApplicationRoutes,
+    InteractionRoutes,
+    ChannelRoutes,
+    MemberRoutes,
+    AutoModRoutes,
+    MemberActivity,
+    FaultControls,
+):
     """The loopback Discord server. Build `world`, `await start()`, point discord.py at it."""
 
     def __init__(self, world: World | None = None, *, heartbeat_interval_ms: int = 41_250) -> None:
@@ -123,7 +101,7 @@ class FakeDiscord(RestApi):
         self.app = web.Application(middlewares=[self._middleware])
         self.app.router.add_get("/gateway", self._gateway)
         self.app.router.add_get("/resume", self._gateway)
-        self._add_routes(self.app)
+        self.add_routes(self.app)
 
     # --- lifecycle --------------------------------------------------------------------------
 
@@ -203,74 +181,6 @@ class FakeDiscord(RestApi):
         channel = next((c for c in self.world.dm_channels.values() if c.recipient is user), None)
         return [] if channel is None else self.bot_messages(channel.id)
 
-    # --- failure and rate-limit controls ----------------------------------------------------
-
-    def rate_limit(
-        self, method: str, path: str, *, limit: int, window: float, scope: str = "user"
-    ) -> RateLimit:
-        """Switch on a bucket for matching requests; responses then carry X-RateLimit-* headers."""
-        rule = RateLimit(method, re.compile(path), limit, window, scope)
-        self._limits.append(rule)
-        return rule
-
-    def fail_next(
-        self,
-        method: str,
-        path: str,
-        *,
-        status: int = 429,
-        count: int = 1,
-        retry_after: float = 0.2,
-        code: int = 0,
-        message: str = "injected failure",
-    ) -> None:
-        """Answer the next `count` matching requests with `status` (429: with Discord's headers;
-        others with Discord's JSON error body, `code` and `message`)."""
-        failure = Failure(method, re.compile(path), status, count, retry_after, code, message)
-        self._failures.append(failure)
-
-    def recover(self) -> None:
-        """Discord is back: injected failures and slow answers still pending are dropped."""
-        self._failures.clear()
-        self._delays.clear()
-
-    def delay_next(self, method: str, path: str, *, seconds: float, count: int = 1) -> None:
-        """Answer the next `count` matching requests only after `seconds` (a slow Discord)."""
-        self._delays.append(Delay(method, re.compile(path), seconds, count))
-
-    def _limit_headers(self, rule: RateLimit, path: str) -> tuple[dict[str, str], float | None]:
-        now = time.time()
-        reset, count = rule.used.get(path, (now + rule.window, 0))
-        if now >= reset:
-            reset, count = now + rule.window, 0
-        over = count >= rule.limit
-        if not over:
-            count += 1
-        rule.used[path] = (reset, count)
-        headers = {
-            "X-RateLimit-Limit": str(rule.limit),
-            "X-RateLimit-Remaining": str(max(rule.limit - count, 0)),
-            "X-RateLimit-Reset": f"{reset:.3f}",
-            "X-RateLimit-Reset-After": f"{max(reset - now, 0):.3f}",
-            "X-RateLimit-Bucket": rule.bucket,
-        }
-        return headers, (reset - now if over else None)
-
-    @staticmethod
-    def _too_many(retry_after: float, headers: dict[str, str], scope: str) -> web.Response:
-        headers = {
-            **headers,
-            "X-RateLimit-Scope": scope,
-            "Retry-After": str(max(1, round(retry_after))),
-            "Via": "1.1 google",
-        }
-        body = {
-            "message": "You are being rate limited.",
-            "retry_after": retry_after,
-            "global": False,
-        }
-        return json_response(429, body, headers)
-
     # --- HTTP plumbing ----------------------------------------------------------------------
 
     @web.middleware
@@ -308,30 +218,12 @@ class FakeDiscord(RestApi):
     ) -> web.StreamResponse:
         if not authorized:
             return json_response(401, {"message": "401: Unauthorized", "code": 0})
-        for delay in self._delays:
-            if delay.remaining and request.method == delay.method and delay.path.fullmatch(path):
-                delay.remaining -= 1
-                await asyncio.sleep(delay.seconds)
-                break
-        for failure in self._failures:
-            if (
-                failure.remaining
-                and request.method == failure.method
-                and failure.path.fullmatch(path)
-            ):
-                failure.remaining -= 1
-                if failure.status == 429:
-                    return self._too_many(
-                        failure.retry_after, {"X-RateLimit-Remaining": "0"}, "shared"
-                    )
-                body = {"message": failure.message, "code": failure.code}
-                return json_response(failure.status, body)
-        headers: dict[str, str] = {}
-        for rule in self._limits:
-            if rule.method == request.method and rule.path.fullmatch(path):
-                headers, retry_after = self._limit_headers(rule, path)
-                if retry_after is not None:
-                    return self._too_many(retry_after, headers, rule.scope)
+        injected = await self._injected(request, path)
+        if injected is not None:
+            return injected
+        headers, too_many = self._rate_limited(request, path)
+        if too_many is not None:
+            return too_many
         try:
             result = await handler(request)
         except ApiError as exc:
