@@ -16,13 +16,15 @@ import hashlib
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import datetime, timedelta
-from typing import Any, Final
+from typing import Any, Final, Protocol
 
-from bot.actions import SendDirect
+from bot.actions import Action, SendDirect
+from bot.adapters.base import ChatAdapter
 from bot.config import Config, ConfigError
-from bot.core import BotCore
 from bot.model import CommunityRef, MemberRef, Network
+from bot.storage.cache import ReadCache
 from bot.storage.records import PendingRecord
+from bot.storage.repo import Store
 from bot.verification.identity import ServerKey, WeakKeyError, same
 from bot.verification.links import LinkClaims, LinkSigner
 from bot.verification.providers import VerificationFailed
@@ -50,6 +52,35 @@ def browser_tag(browser_id: str) -> str:
     return hashlib.sha256(f"browser:{browser_id}".encode()).hexdigest()
 
 
+class ServiceCore(Protocol):
+    """What the identity check uses of the core (`BotCore` is one): settings, storage and its
+    cache, the clock, the networks, actions, and the one answer to "verified here"."""
+
+    @property
+    def config(self) -> Config: ...
+
+    @property
+    def store(self) -> Store: ...
+
+    @property
+    def cache(self) -> ReadCache: ...
+
+    @property
+    def clock(self) -> Callable[[], datetime]: ...
+
+    @property
+    def dry_run(self) -> bool: ...
+
+    @property
+    def adapters(self) -> Mapping[Network, ChatAdapter]: ...
+
+    def adapter(self, network: Network) -> ChatAdapter: ...
+
+    async def execute(self, action: Action, *, actor: MemberRef | None = None) -> bool: ...
+
+    async def verified_in(self, member: MemberRef, community: CommunityRef) -> bool: ...
+
+
 class VerificationUnavailable(Exception):
     """Identity checks are not configured; the message says what an admin must add."""
 
@@ -69,7 +100,7 @@ class CheckContext:
 
     def __init__(
         self,
-        core: BotCore,
+        core: ServiceCore,
         *,
         key: ServerKey | None = None,
         environ: Mapping[str, str] | None = None,

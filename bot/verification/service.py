@@ -22,9 +22,13 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from bot.core import BotCore
 from bot.model import CommunityRef, MemberRef
-from bot.verification.context import CheckContext, RefreshBadges, VerificationUnavailable
+from bot.verification.context import (
+    CheckContext,
+    RefreshBadges,
+    ServiceCore,
+    VerificationUnavailable,
+)
 from bot.verification.email_check import EmailCheck
 from bot.verification.identity import ServerKey
 from bot.verification.lifecycle import Lifecycle
@@ -52,7 +56,7 @@ class VerificationService:
 
     def __init__(
         self,
-        core: BotCore,
+        core: ServiceCore,
         *,
         refresh_badges: RefreshBadges | None = None,
         key: ServerKey | None = None,
@@ -77,7 +81,7 @@ class VerificationService:
         )
 
     @classmethod
-    def maybe(cls, core: BotCore, **kwargs: Any) -> VerificationService | None:
+    def maybe(cls, core: ServiceCore, **kwargs: Any) -> VerificationService | None:
         """The service, or None (with a log line saying why) when no method is configured.
 
         A configured but unusable set-up (a missing or weak key, an unset secret) raises
