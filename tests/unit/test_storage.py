@@ -21,7 +21,7 @@ from bot.model import (
 )
 from bot.storage import migrate
 from bot.storage.cache import ReadCache
-from bot.storage.records import PendingRecord, VerificationRecord
+from bot.storage.records import CommunityPolicies, PendingRecord, VerificationRecord
 from bot.storage.repo import Store
 from bot.storage.tables import Base
 
@@ -247,7 +247,9 @@ async def test_deciding_facts_cost_no_queries_once_the_cache_is_warm(store: Stor
     warm = await facts()
     assert store.statements == before  # zero queries
     assert warm == cold
-    assert warm[2] is FilterLevel.REPLIES and warm[4].channels == {"600": UnverifiedPolicy.LIMITED}  # type: ignore[union-attr]
+    policies = warm[4]
+    assert isinstance(policies, CommunityPolicies)
+    assert warm[2] is FilterLevel.REPLIES and policies.channels == {"600": UnverifiedPolicy.LIMITED}
 
 
 async def test_cache_writes_reach_the_database_first(store: Store) -> None:
