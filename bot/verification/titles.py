@@ -68,7 +68,7 @@ FAILURE_TITLES: Final[dict[str, str]] = {
     # moderator review
     "denied_by_moderator": "Request declined",
     "no_request": "No open request",
-    # the web service's own checks on a form (bot/web/app.py)
+    # the web service's own refusals: a form (bot/web/pages.py), a page (bot/web/app.py)
     "cross_site": "Not sent from this page",
     "no_cookie": "Cookies are off",
     "form_expired": "Page out of date",

@@ -3,7 +3,7 @@
 Each browser gets one random id in an HttpOnly, SameSite=Lax cookie scoped to /verify; a form's
 CSRF token is a MAC of that id and the form's own address, so a token copied from one browser or
 one form is worthless in another. A POST whose Origin header names another origin — or the
-opaque `null` — is refused as well (see the referrer policy in bot/web/app.py).
+opaque `null` — is refused as well (see the referrer policy in bot/web/security.py).
 """
 
 from __future__ import annotations

@@ -90,7 +90,7 @@ async def test_link_page_lists_methods_in_plain_words(harness: Harness) -> None:
     assert "default-src 'none'" in headers["Content-Security-Policy"]
     assert "frame-ancestors 'none'" in headers["Content-Security-Policy"]
     assert headers["Cache-Control"] == "no-store"
-    # same-origin, so the browser's own form POSTs carry a real Origin (bot/web/app.py)
+    # same-origin, so the browser's own form POSTs carry a real Origin (bot/web/security.py)
     assert headers["Referrer-Policy"] == "same-origin"
     assert '<meta name="referrer" content="same-origin">' in page
     cookie = headers["Set-Cookie"]
