@@ -49,6 +49,8 @@ def row_id(kind: str, raw: str) -> str:
 
 
 def browser_tag(browser_id: str) -> str:
+    """The browser's cookie id as a check keeps it: only that browser may finish the check, and
+    the row does not hold the cookie itself."""
     return hashlib.sha256(f"browser:{browser_id}".encode()).hexdigest()
 
 
@@ -143,6 +145,7 @@ class CheckContext:
     # --- plain facts --------------------------------------------------------------------------
 
     def now(self) -> datetime:
+        """The core's clock (tests shift it)."""
         return self.core.clock()
 
     def community_name(self, community: CommunityRef) -> str:
@@ -162,6 +165,7 @@ class CheckContext:
         return self.core.adapter(network).capabilities.command_prefix
 
     def display(self, member: MemberRef) -> str:
+        """How moderators see the member named (a mention, a Matrix id)."""
         return self.core.adapter(member.network).display(member)
 
     # --- what every part does the same way ----------------------------------------------------
@@ -178,6 +182,7 @@ class CheckContext:
         target: MemberRef,
         detail: str,
     ) -> None:
+        """One line in the audit trail (a dry run marks it so)."""
         await self.core.store.audit(
             network=target.network,
             community_id=community.id if community else None,

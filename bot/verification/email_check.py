@@ -47,6 +47,8 @@ class EmailCheck:
         await budgets.spend(self.ctx, "code_sends", member, identity)
 
     async def start(self, claims: LinkClaims, browser: str, address: str) -> CodeSent:
+        """Store the check, then mail its first code. A failed send still leaves the check,
+        so its page can offer to send again."""
         ctx, method = self.ctx, self._method()
         check_id = secrets.token_urlsafe(32)
         rid = row_id("email", check_id)
@@ -62,6 +64,7 @@ class EmailCheck:
         return CodeSent(check_id, self._sent_message(address))
 
     def _sent_message(self, address: str) -> str:
+        """Where the code went, as the person typed it (the address is not kept)."""
         minutes = self._method().settings.code_ttl_minutes
         return (
             f"A 6-digit code is on its way to {parse_address(address).mail_to}. Enter it"
@@ -72,6 +75,7 @@ class EmailCheck:
     async def _deliver(
         self, rid: str, state: dict[str, Any], address: str, code: str, community: CommunityRef
     ) -> None:
+        """Mail the code; if that fails, the stored check learns the code never went out."""
         method = self._method()
         try:
             await method.deliver(address, code, self.ctx.community_name(community))
@@ -129,6 +133,7 @@ class EmailCheck:
         return True
 
     async def _open_check(self, rid: str, browser: str) -> PendingRecord:
+        """The open check, without using it up; refused if it was started in another browser."""
         record = await self.ctx.core.store.get_pending(rid)
         if (
             record is None

@@ -35,6 +35,7 @@ class OidcCheck:
         await self._method().metadata()
 
     async def start(self, claims: LinkClaims, browser: str) -> Redirect:
+        """Keep the state, nonce and verifier for this browser, then send it to sign in."""
         ctx = self.ctx
         start = await self._method().begin()
         state = {

@@ -72,6 +72,7 @@ class Opening:
         return tuple(choices)
 
     def link_url(self, token: str) -> str:
+        """The address of a link's page."""
         return f"{self.ctx.config.web.base_url}/verify/{token}"
 
     async def issue_link(self, member: MemberRef, community: CommunityRef) -> str:

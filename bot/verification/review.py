@@ -58,6 +58,7 @@ class Review:
     async def _open_request(
         self, member: MemberRef, community: CommunityRef
     ) -> PendingRecord | None:
+        """The member's request in this community that no one has decided and has not lapsed."""
         now = self.ctx.now()
         for record in await self.ctx.core.store.pending_of_member(member):
             if (
@@ -86,6 +87,7 @@ class Review:
     async def approve(
         self, member: MemberRef, community: CommunityRef, *, moderator: MemberRef
     ) -> Result:
+        """The moderator approves: the request is used up, then the member verifies."""
         method = self._method()
         await self._take_request(member, community)
         await self.ctx.audit(community, moderator, "review_approved", member, "")
@@ -94,6 +96,7 @@ class Review:
     async def deny(
         self, member: MemberRef, community: CommunityRef, *, moderator: MemberRef, reason: str
     ) -> Result:
+        """The moderator declines: nothing is stored; the member is told the reason privately."""
         method = self._method()
         request = await self._take_request(member, community)
         await self.ctx.audit(community, moderator, "review_denied", member, reason)

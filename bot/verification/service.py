@@ -93,12 +93,14 @@ class VerificationService:
             return None
 
     async def close(self) -> None:
+        """Release the provider's HTTP session."""
         if self.oidc is not None:
             await self.oidc.close()
 
     # --- plain facts ------------------------------------------------------------------------
 
     def now(self) -> datetime:
+        """The core's clock (tests shift it)."""
         return self._ctx.now()
 
     def community_name(self, community: CommunityRef) -> str:
@@ -110,6 +112,7 @@ class VerificationService:
         return self._opening.methods_for(community)
 
     def link_url(self, token: str) -> str:
+        """The address of a link's page."""
         return self._opening.link_url(token)
 
     # --- links and starting a method (opening.py) -------------------------------------------
@@ -159,11 +162,13 @@ class VerificationService:
     async def approve(
         self, member: MemberRef, community: CommunityRef, *, moderator: MemberRef
     ) -> Result:
+        """A moderator approves the member's open request here."""
         return await self._review.approve(member, community, moderator=moderator)
 
     async def deny(
         self, member: MemberRef, community: CommunityRef, *, moderator: MemberRef, reason: str
     ) -> Result:
+        """A moderator declines the member's open request here, with a reason."""
         return await self._review.deny(member, community, moderator=moderator, reason=reason)
 
     # --- success (outcome.py) ---------------------------------------------------------------

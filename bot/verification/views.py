@@ -28,6 +28,8 @@ class MethodChoice:
 
 @dataclass(frozen=True, slots=True)
 class LinkPage:
+    """The page a link opens: whose check it is, for which community, and the ways offered."""
+
     claims: LinkClaims
     community_name: str
     methods: tuple[MethodChoice, ...]
@@ -35,6 +37,8 @@ class LinkPage:
 
 @dataclass(frozen=True, slots=True)
 class Redirect:
+    """Send the browser on (to the identity provider's sign-in page)."""
+
     url: str
 
 
@@ -58,7 +62,7 @@ class Result:
     message: str
 
 
-Started = Redirect | CodeSent | Result
+Started = Redirect | CodeSent | Result  # what starting each method shows
 
 
 class StaleCheck(VerificationFailed):

@@ -147,16 +147,19 @@ class Provider:
         return self._metadata
 
     def session(self) -> aiohttp.ClientSession:
+        """One session for every request to the provider, made on first use (inside the loop)."""
         if self._http is None:
             self._http = aiohttp.ClientSession(timeout=HTTP_TIMEOUT)
         return self._http
 
     async def close(self) -> None:
+        """Close the session, unless the caller handed it in (and so owns it)."""
         if self._owns_http and self._http is not None:
             await self._http.close()
             self._http = None
 
     def unreachable(self, detail: str) -> VerificationFailed:
+        """The provider did not answer usefully: the member can only try again later."""
         return VerificationFailed(
             f"We could not reach {self.settings.display_name} just now, so nothing was stored."
             " Please try again in a few minutes.",
@@ -175,6 +178,7 @@ class Provider:
         )
 
     async def get_json(self, url: str) -> dict[str, Any]:
+        """A JSON object from `url`, within the size and time caps."""
         try:
             async with self.session().get(url, timeout=HTTP_TIMEOUT) as resp:
                 body = await read_capped(resp, MAX_RESPONSE_BYTES)
@@ -185,6 +189,7 @@ class Provider:
         return self.parse_json(url, body)
 
     def parse_json(self, url: str, body: bytes | None) -> dict[str, Any]:
+        """The JSON object in a capped body (None: it was too large)."""
         if body is None:
             raise self.unreachable(f"{url} answered more than {MAX_RESPONSE_BYTES} bytes")
         try:

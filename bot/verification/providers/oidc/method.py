@@ -90,6 +90,7 @@ class OidcMethod:
         return self.settings.display_name
 
     async def close(self) -> None:
+        """Release the HTTP session."""
         await self.provider.close()
 
     async def metadata(self) -> ProviderMetadata:
@@ -165,6 +166,7 @@ class OidcMethod:
         )
 
     async def _validate(self, id_token: str, nonce: str) -> dict[str, Any]:
+        """The verified claims; once more against fresh keys if the token names a new key."""
         keys = await self.provider.signing_keys()
         options: dict[str, Any] = {
             "issuer": self.settings.issuer,
@@ -186,6 +188,7 @@ class OidcMethod:
     async def _redeem_code(
         self, metadata: ProviderMetadata, code: str, code_verifier: str
     ) -> dict[str, Any]:
+        """Trade the code (with the PKCE verifier) for tokens at the token endpoint."""
         form = {
             "grant_type": "authorization_code",
             "code": code,
