@@ -34,7 +34,7 @@ class Erase(enum.Enum):
     ANONYMISE = "anonymise"  # the row is shared history or another's: the id is replaced
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class AccountColumn:
     """A column holding an account id, and what erasure and export do with it."""
 
@@ -46,10 +46,6 @@ class AccountColumn:
     @property
     def table(self) -> Table:
         return self.column.class_.__table__  # type: ignore[no-any-return]
-
-    @property
-    def name(self) -> str:
-        return f"{self.table.name}.{self.column.key}"
 
 
 def owner(column: Column) -> AccountColumn:
@@ -63,9 +59,10 @@ def mention(column: Column, *, export: bool = False, erased_as: Any = ERASED) ->
     return AccountColumn(column, Erase.ANONYMISE, export=export, erased_as=erased_as)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class Aggregate:
-    """What one part of the storage keeps about members. `accounts` empty: no member data."""
+    """What one part of the storage keeps about members. `accounts` empty: no member data.
+    Each is a single object (compared by identity), so a set of them is what callers gather."""
 
     name: str
     tables: tuple[type[t.Base], ...]
