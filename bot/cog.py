@@ -3,8 +3,8 @@
 A cog sees neutral types only, and of the core only `CoreView`: the few things features use
 (act, read facts, find an adapter, the clock), as Red's `MixinMeta` gives its mixins. So this
 module does not import the core, and the core is free to change behind that view. Each cog says
-what it stores about a member through `export_member_data` and `erase_member_data`, so "export
-my data" and "forget me" are complete by construction: the core asks every cog.
+what it stores about a member in `stores` (parts of storage, typed, not table names), so "export
+my data" and "forget me" are complete by construction: the core gathers every declaration.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from datetime import datetime
-from typing import Any, Protocol, TypeVar
+from typing import Any, ClassVar, Protocol, TypeVar
 
 from bot.actions import Action
 from bot.adapters.base import ChatAdapter
@@ -30,6 +30,7 @@ from bot.model import (
 )
 from bot.params import params_of
 from bot.policy import PolicySettings, PolicySources
+from bot.storage import Aggregate
 from bot.storage.cache import ReadCache
 from bot.storage.repo import Store
 
@@ -105,7 +106,11 @@ class CoreView(Protocol):
 
 
 class Cog:
-    """A feature module. Subclasses get `self.core` and declare commands and listeners."""
+    """A feature module. Subclasses get `self.core`, declare commands and listeners, and say in
+    `stores` which parts of storage keep what they know about members: export and erasure
+    follow from those declarations (a test checks every part has an owner)."""
+
+    stores: ClassVar[tuple[Aggregate, ...]] = ()
 
     def __init__(self, core: CoreView) -> None:
         self.core = core
@@ -133,14 +138,6 @@ class Cog:
 
     async def on_ready(self) -> None:
         """Called once every adapter is connected (reconcile, schedule housekeeping)."""
-
-    async def export_member_data(self, member: MemberRef) -> dict[str, Any]:
-        """What this cog keeps about the member, for their copy. Empty when nothing."""
-        return {}
-
-    async def erase_member_data(self, member: MemberRef) -> int:
-        """Forget the member in this cog's data; returns how many records went."""
-        return 0
 
 
 __all__ = ["Cog", "CommandContext", "CoreView", "command", "listener"]

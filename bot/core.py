@@ -38,12 +38,15 @@ from bot.model import (
     Role,
 )
 from bot.policy import PolicySettings, PolicySources, is_verified, verified_here
+from bot.storage import ADAPTER_STATE, AUDIT, REPORTS, Aggregate
 from bot.storage.cache import ReadCache
 from bot.storage.repo import Store
 
 log = logging.getLogger(__name__)
 CogT = TypeVar("CogT", bound=Cog)
 Clock = Callable[[], datetime]
+# what the core itself keeps: the audit trail, reports, adapters' durable state
+CORE_STORES: tuple[Aggregate, ...] = (AUDIT, REPORTS, ADAPTER_STATE)
 
 
 def utcnow() -> datetime:
@@ -297,12 +300,17 @@ class BotCore:
 
     # --- data rights --------------------------------------------------------------------------
 
+    def stored(self) -> tuple[Aggregate, ...]:
+        """Every part of storage that knows members: the core's own and each cog's."""
+        found = dict.fromkeys(CORE_STORES)
+        for cog in self.cogs:
+            found.update(dict.fromkeys(cog.stores))
+        return tuple(found)
+
     async def export_member(self, member: MemberRef) -> dict[str, Any]:
-        return {cog.name: await cog.export_member_data(member) for cog in self.cogs}
+        """The member's copy: their rows in every part of storage anything declared."""
+        return await self.store.export(member, self.stored())
 
     async def erase_member(self, member: MemberRef) -> int:
-        removed = 0
-        for cog in self.cogs:
-            removed += await cog.erase_member_data(member)
-        self.cache.forget_member(member)
-        return removed
+        """Forget the member everywhere anything declared it stores them (in one transaction)."""
+        return await self.store.erase(member, self.stored())

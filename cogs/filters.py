@@ -7,7 +7,7 @@ read cache (no database query once warm), the pure policy engine decides, the co
 from __future__ import annotations
 
 import logging
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from bot import policy
 from bot.adapters.base import PreSendProtection
@@ -25,6 +25,7 @@ from bot.model import (
 )
 from bot.params import Param
 from bot.policy import Target
+from bot.storage import HELD_ITEMS, MEMBER_PREFERENCES, SENDER_NOTICES
 from bot.storage.records import HeldRecord
 
 log = logging.getLogger(__name__)
@@ -42,6 +43,8 @@ RELATION_WORDS = {
 
 class Filters(Cog):
     """What unverified accounts may do to each member, chosen by that member."""
+
+    stores = (MEMBER_PREFERENCES, HELD_ITEMS, SENDER_NOTICES)
 
     @command("filter", help="Limit replies, mentions and reactions from unverified accounts to you")
     async def set_filter(
@@ -222,17 +225,6 @@ class Filters(Cog):
             await adapter.protect_members(community, filtered)
         except Exception:
             log.exception("could not update pre-send protection in %s", community.id)
-
-    # --- data rights --------------------------------------------------------------------------
-
-    async def export_member_data(self, member: MemberRef) -> dict[str, Any]:
-        data = await self.core.store.export_member(member)
-        return {"filters": data["member_filters"], "held": data["held_items"]}
-
-    async def erase_member_data(self, member: MemberRef) -> int:
-        return await self.core.store.erase_member(
-            member, tables=("member_filters", "held_items", "sender_notices")
-        )
 
 
 def _items(count: int) -> str:

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any, cast
+from typing import cast
 
 from bot.cog import CoreView
 from bot.core import BotCore
-from bot.model import MemberRef
+from bot.storage import BUDGETS, PENDING_CHECKS, VERIFICATIONS
 from bot.verification.service import VerificationService
 from cogs.verification.base import VerificationBase
 from cogs.verification.joins import Joins
@@ -24,11 +24,12 @@ from cogs.verification.moderators import ModeratorCommands
 log = logging.getLogger(__name__)
 
 SWEEP_INTERVAL_SECONDS = 300.0
-STORED_TABLES = ("verifications", "identity_bindings", "pending_checks", "revocations")
 
 
 class Verification(MemberCommands, ModeratorCommands, Joins, VerificationBase):
     """Optional identity checks and the badge they earn."""
+
+    stores = (VERIFICATIONS, PENDING_CHECKS, BUDGETS)
 
     def __init__(self, core: CoreView, service: VerificationService | None = None) -> None:
         """`service` is built and handed in by the application; without one (a test, a
@@ -52,29 +53,6 @@ class Verification(MemberCommands, ModeratorCommands, Joins, VerificationBase):
             except Exception:
                 log.exception("verification sweep failed; will retry")
             await asyncio.sleep(SWEEP_INTERVAL_SECONDS)
-
-    # --- data rights ------------------------------------------------------------------------
-
-    async def export_member_data(self, member: MemberRef) -> dict[str, Any]:
-        record = await self.core.store.get_verification(member)
-        if record is None:
-            return {}
-        return {
-            "verification": {
-                "method": record.method,
-                "level": record.level,
-                "identity_fingerprint": record.identity_hash,
-                "verified_at": record.verified_at.isoformat(),
-                "expires_at": record.expires_at.isoformat() if record.expires_at else None,
-                "revoked_at": record.revoked_at.isoformat() if record.revoked_at else None,
-                "revoke_reason": record.revoke_reason,
-            }
-        }
-
-    async def erase_member_data(self, member: MemberRef) -> int:
-        removed = await self.core.store.erase_member(member, tables=STORED_TABLES)
-        self.core.cache.forget_member(member)
-        return removed
 
 
 __all__ = ["Verification"]

@@ -125,3 +125,19 @@ def test_no_file_in_bot_or_cogs_does_two_jobs_by_size() -> None:
         if (n := len(p.read_text(encoding="utf-8").splitlines())) > 400
     }
     assert long == {}
+
+
+def test_every_part_of_storage_that_knows_members_has_an_owner() -> None:
+    """Erasure complete by construction: what the running bot's cogs and core declare they
+    store is every aggregate there is, so "forget me" reaches every table."""
+    from bot.app import build_cogs
+    from bot.config import Config
+    from bot.core import BotCore
+    from bot.storage import AGGREGATES
+    from bot.storage.repo import Store
+
+    core = BotCore(Config(), Store.open("sqlite+aiosqlite:///:memory:"))
+    cogs, _service = build_cogs(core)
+    for cog in cogs:
+        core.add_cog(cog)
+    assert set(core.stored()) == set(AGGREGATES)
