@@ -39,13 +39,8 @@ from cogs.admin import Admin  # noqa: E402
 from cogs.badges import Badges  # noqa: E402
 from cogs.filters import Filters  # noqa: E402
 from cogs.help import Help  # noqa: E402
-from tests.matrix_helpers import (  # noqa: E402
-    MatrixMember,
-    SynapseServer,
-    register_user,
-    start_synapse,
-    stop_synapse,
-)
+from tests.fakes.matrix_member import MatrixMember  # noqa: E402
+from tests.fixtures.synapse import SynapseServer, register_user, start_synapse, stop_synapse  # noqa: E402
 
 
 class Watcher:

@@ -12,15 +12,15 @@ from pathlib import Path
 import pytest
 
 from bot.model import MessagePosted
-from tests.integration.matrix.conftest import MatrixCommunity
-from tests.matrix_helpers import (
-    MatrixMember,
+from tests.fakes.matrix_member import MatrixMember
+from tests.fixtures.matrix_bot import MatrixCommunity
+from tests.fixtures.synapse import (
     SynapseServer,
-    _die_with_parent,
-    _wait_until_up,
+    die_with_parent,
     register_user,
     start_synapse,
     stop_synapse,
+    wait_until_up,
 )
 
 pytestmark = pytest.mark.synapse
@@ -53,10 +53,10 @@ def start_again(server: SynapseServer) -> None:
             stdin=subprocess.DEVNULL,
             stdout=stderr,
             stderr=subprocess.STDOUT,
-            preexec_fn=_die_with_parent,
+            preexec_fn=die_with_parent,
             start_new_session=True,
         )
-    _wait_until_up(server, time.monotonic() + 60)
+    wait_until_up(server, time.monotonic() + 60)
 
 
 async def test_a_homeserver_restart_loses_nothing(own_synapse: SynapseServer) -> None:

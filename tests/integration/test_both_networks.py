@@ -14,10 +14,8 @@ from typing import Any, Protocol
 import pytest
 
 from tests.fixtures.discord_fake import DiscordBot
-from tests.integration.matrix.conftest import MatrixCommunity, matrix_community  # noqa: F401
-from tests.integration.matrix.test_end_to_end import Verifybot
-from tests.integration.matrix.test_end_to_end import verifybot as matrix_bot  # noqa: F401
-from tests.matrix_helpers import wait_until
+from tests.fixtures.matrix_bot import MatrixCommunity, Verifybot
+from tests.waiting import wait_until
 
 
 class Driver(Protocol):

@@ -20,8 +20,10 @@ from bot.model import (
     Role,
     UnverifiedPolicy,
 )
-from tests.integration.matrix.conftest import MatrixCommunity, MemoryState, RecordingSink
-from tests.matrix_helpers import MatrixError, MatrixMember, wait_until
+from tests.fakes.core import MemoryState, RecordingSink
+from tests.fakes.matrix_member import MatrixError, MatrixMember
+from tests.fixtures.matrix_bot import MatrixCommunity
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.synapse
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import pytest
 
 from bot.model import Access, CommandInvocation, CommandSpec, CommunityRef, Role
-from tests.integration.matrix.conftest import COMMANDS, MatrixCommunity
+from tests.fixtures.matrix_bot import COMMANDS, MatrixCommunity
 
 pytestmark = pytest.mark.synapse
 

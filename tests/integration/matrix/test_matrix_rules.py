@@ -15,7 +15,7 @@ from bot.adapters.matrix.communities import build_index
 from bot.adapters.matrix.queue import Batch, Job, RoomQueues
 from bot.adapters.matrix.rooms import RoomFacts, creators_outrank_all, supports_restricted
 from bot.config import CommunitySettings
-from tests.matrix_helpers import wait_until
+from tests.waiting import wait_until
 
 ALICE = "@alice:example.org"
 BOB = "@bob:example.org"

@@ -20,16 +20,10 @@ import pytest
 
 from bot.app import Application
 from bot.config import load_config
-from tests.fixtures.synapse import MemberFactory
+from tests.fakes.matrix_member import MatrixMember, SyncedEvent
+from tests.fixtures.synapse import MemberFactory, SynapseServer, free_port, register_user
 from tests.integration.verification.harness import csrf_of
-from tests.matrix_helpers import (
-    MatrixMember,
-    SynapseServer,
-    SyncedEvent,
-    free_port,
-    register_user,
-    wait_until,
-)
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.synapse
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.fixtures.synapse import MemberFactory
-from tests.matrix_helpers import MatrixError, SynapseServer
+from tests.fakes.matrix_member import MatrixError
+from tests.fixtures.synapse import MemberFactory, SynapseServer
 
 pytestmark = pytest.mark.synapse
 
