@@ -62,8 +62,6 @@ class DiscordAdapter:
         self, settings: DiscordSettings, config: Config, state: AdapterState | None = None
     ) -> None:
         self.settings = settings
-        self.config = config
-        self.state = state
         self.capabilities = Capabilities(ephemeral_replies=True, command_prefix="/")
         self.metrics: dict[str, int] = defaultdict(int)  # http_401/403/429/5xx, restarts, ...
         locks = AnswerLocks()

@@ -11,6 +11,8 @@ from .rest import BODY, RestRoutes, Route
 
 
 class ApplicationRoutes(RestRoutes):
+    """Login and the application's commands; mixed into `FakeDiscord`."""
+
     def routes(self) -> list[Route]:
         apps = "/applications/{app_id}"
         return [

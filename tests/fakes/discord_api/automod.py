@@ -16,6 +16,8 @@ from .rest import BODY, RestRoutes, Route, path_id
 
 
 class AutoModRoutes(RestRoutes):
+    """AutoMod rules, and the verdict `push_message` asks for; mixed into `FakeDiscord`."""
+
     def routes(self) -> list[Route]:
         rules = "/guilds/{guild_id}/auto-moderation/rules"
         return [

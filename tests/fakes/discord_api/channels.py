@@ -16,6 +16,8 @@ from .rest import BODY, RestRoutes, Route, path_id
 
 
 class ChannelRoutes(RestRoutes):
+    """Everything the bot does in a channel; mixed into `FakeDiscord`."""
+
     def routes(self) -> list[Route]:
         return [
             *super().routes(),

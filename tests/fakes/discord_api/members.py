@@ -14,6 +14,8 @@ from .rest import BODY, RestRoutes, Route, path_id
 
 
 class MemberRoutes(RestRoutes):
+    """Members' roles and the roles themselves; mixed into `FakeDiscord`."""
+
     def routes(self) -> list[Route]:
         return [
             *super().routes(),
