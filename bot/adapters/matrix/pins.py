@@ -15,7 +15,7 @@ from typing import Any
 import nio
 
 from bot.adapters.base import AdapterState
-from bot.adapters.matrix.power import error_text, is_error
+from bot.adapters.matrix.connection import error_text, is_error
 from bot.adapters.matrix.rooms import RoomFacts
 from bot.model import UnverifiedPolicy
 

@@ -15,22 +15,13 @@ from typing import Any, cast
 import nio
 
 from bot.adapters.base import AdapterError
+from bot.adapters.matrix.connection import error_text, is_error
 from bot.adapters.matrix.notices import room_label
 from bot.adapters.matrix.rooms import RoomFacts, supports_restricted
 from bot.model import UnverifiedPolicy
 
 JsonDict = dict[str, Any]
 Edit = Callable[[JsonDict], bool]  # changes the content in place; False: nothing to do
-
-
-def error_text(response: Any) -> str:
-    code = getattr(response, "status_code", None) or "error"
-    message = getattr(response, "message", None) or "no details"
-    return f"{code}: {message}"
-
-
-def is_error(response: Any) -> bool:
-    return isinstance(response, nio.ErrorResponse)
 
 
 class PowerLevelEditor:

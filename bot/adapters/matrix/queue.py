@@ -1,8 +1,9 @@
 """Event handling off the sync loop: one bounded, ordered queue per room, and sync batches.
 
 nio-style callbacks run inside sync, so one slow action (a redaction round trip, a database write)
-would stall every room. Here the sync loop only translates and enqueues; a worker per room handles
-that room's events in order, and rooms proceed in parallel. Queues are bounded: when a room's queue
+would stall every room. Here the sync loop only reads events into work items (`work.py`) and
+enqueues them; a worker per room hands that room's items, in order, to one handler, and rooms
+proceed in parallel. Queues are bounded: when a room's queue
 is full the sync loop waits (the homeserver keeps the events meanwhile), and that waiting is
 counted, so back-pressure is a number on /metrics rather than unbounded tasks and memory.
 
@@ -18,10 +19,22 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Generic, Protocol, TypeVar
 
 log = logging.getLogger(__name__)
 
-Job = Callable[[], Awaitable[None]]
+
+class Queued(Protocol):
+    """What a queue needs to know of an item: whose order it keeps, and how to log it."""
+
+    @property
+    def queue(self) -> str: ...  # the room (or other ordered stream) it belongs to
+
+    @property
+    def what(self) -> str: ...  # for logs: its kind and event id, never what anyone wrote
+
+
+ItemT = TypeVar("ItemT", bound=Queued)
 
 
 class Batch:
@@ -53,9 +66,9 @@ class Batch:
 @dataclass(frozen=True, slots=True)
 class QueueStats:
     rooms: int  # rooms with a queue
-    depth: int  # jobs waiting now, all rooms together
-    deepest_room: int  # jobs waiting now in the fullest room
-    high_water: int  # the most jobs one room has had waiting since start
+    depth: int  # items waiting now, all rooms together
+    deepest_room: int  # items waiting now in the fullest room
+    high_water: int  # the most items one room has had waiting since start
     capacity: int  # the bound per room
     enqueued: int
     handled: int
@@ -66,19 +79,25 @@ class QueueStats:
 
 
 @dataclass(slots=True)
-class _Item:
-    job: Job
+class _Entry(Generic[ItemT]):
+    item: ItemT
     batch: Batch | None
-    name: str
 
 
-class RoomQueues:
-    """A bounded FIFO and a worker per room; jobs of one room never overlap or reorder."""
+class RoomQueues(Generic[ItemT]):
+    """A bounded FIFO and a worker per room; items of one room never overlap or reorder."""
 
-    def __init__(self, capacity: int, *, job_seconds: float = 120.0) -> None:
+    def __init__(
+        self,
+        capacity: int,
+        handle: Callable[[ItemT], Awaitable[None]],
+        *,
+        job_seconds: float = 120.0,
+    ) -> None:
         self.capacity = capacity
         self.job_seconds = job_seconds
-        self._queues: dict[str, asyncio.Queue[_Item]] = {}
+        self._handle = handle
+        self._queues: dict[str, asyncio.Queue[_Entry[ItemT]]] = {}
         self._workers: dict[str, asyncio.Task[None]] = {}
         self._high_water = 0
         self._enqueued = 0
@@ -89,10 +108,11 @@ class RoomQueues:
         self._blocked_seconds = 0.0
         self._closed = False
 
-    async def put(self, room_id: str, job: Job, batch: Batch | None = None, name: str = "") -> None:
-        """Queue a job behind the room's earlier ones; waits (counted) while the queue is full."""
+    async def put(self, item: ItemT, batch: Batch | None = None) -> None:
+        """Queue an item behind its room's earlier ones; waits (counted) while the queue is full."""
         if self._closed:
             raise RuntimeError("the room queues are closed")
+        room_id = item.queue
         queue = self._queues.get(room_id)
         if queue is None:
             queue = self._queues[room_id] = asyncio.Queue(self.capacity)
@@ -101,12 +121,12 @@ class RoomQueues:
             )
         if batch is not None:
             batch.add()
-        item = _Item(job, batch, name)
+        entry = _Entry(item, batch)
         if queue.full():
             self._blocked_puts += 1
             started = time.monotonic()
             try:
-                await queue.put(item)
+                await queue.put(entry)
             except BaseException:
                 if batch is not None:
                     batch.finish_one()
@@ -114,36 +134,37 @@ class RoomQueues:
             finally:
                 self._blocked_seconds += time.monotonic() - started
         else:
-            queue.put_nowait(item)
+            queue.put_nowait(entry)
         self._enqueued += 1
         self._high_water = max(self._high_water, queue.qsize())
 
-    async def _work(self, room_id: str, queue: asyncio.Queue[_Item]) -> None:
+    async def _work(self, room_id: str, queue: asyncio.Queue[_Entry[ItemT]]) -> None:
         while True:
-            item = await queue.get()
+            entry = await queue.get()
             try:
                 async with asyncio.timeout(self.job_seconds):
-                    await item.job()
+                    await self._handle(entry.item)
             except TimeoutError:
                 self._timed_out += 1
                 log.error(
-                    "%s in %s took over %.0f s; moving on", item.name, room_id, self.job_seconds
+                    "%s in %s took over %.0f s; moving on",
+                    entry.item.what,
+                    room_id,
+                    self.job_seconds,
                 )
             except asyncio.CancelledError:
                 raise
             except Exception:
                 self._failed += 1
-                log.exception(
-                    "handling %s in %s failed; carrying on", item.name or "a job", room_id
-                )
+                log.exception("handling %s in %s failed; carrying on", entry.item.what, room_id)
             finally:
                 self._handled += 1
-                if item.batch is not None:
-                    item.batch.finish_one()
+                if entry.batch is not None:
+                    entry.batch.finish_one()
                 queue.task_done()
 
     async def drain(self, seconds: float) -> bool:
-        """Wait until every queued job has been handled; False if that took too long."""
+        """Wait until every queued item has been handled; False if that took too long."""
         try:
             async with asyncio.timeout(seconds):
                 for queue in list(self._queues.values()):
@@ -153,7 +174,7 @@ class RoomQueues:
         return True
 
     async def close(self) -> None:
-        """Stop the workers; jobs still queued are dropped (their batch is never stored)."""
+        """Stop the workers; items still queued are dropped (their batch is never stored)."""
         self._closed = True
         for task in self._workers.values():
             task.cancel()

@@ -249,7 +249,9 @@ async def test_badge_never_demotes_a_moderator(matrix_community: MatrixCommunity
     adapter, _sink, _ = await c.start()
     mod = await c.member_in_room("mod")
     await c.admin.set_power_level(c.room, mod.user_id, 50)
-    await wait_until(lambda: adapter._rooms[c.room].users().get(mod.user_id) == 50, what="sync")
+    await wait_until(
+        lambda: adapter._directory.rooms[c.room].users().get(mod.user_id) == 50, what="sync"
+    )
     community = CommunityRef("matrix", c.space)
     await adapter.set_badge(ref(mod), community, True)
     await adapter.set_badge(ref(mod), community, False)
@@ -439,7 +441,7 @@ async def test_slow_handling_is_queued_in_order_and_measured(
     assert stats.blocked_puts >= 1 and stats.blocked_seconds > 0
     assert stats.failed == 0 and stats.depth == 0
     await wait_until(
-        lambda: state.values.get("sync_token") == adapter._next_batch,
+        lambda: state.values.get("sync_token") == adapter._sync.received_token,
         what="token stored after the burst",
     )
 

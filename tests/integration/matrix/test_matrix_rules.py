@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import asyncio
 import math
+from dataclasses import dataclass
 
 import pytest
 
 from bot.adapters.matrix import translate as tr
 from bot.adapters.matrix.communities import build_index
-from bot.adapters.matrix.queue import Batch, Job, RoomQueues
+from bot.adapters.matrix.queue import Batch, RoomQueues
 from bot.adapters.matrix.rooms import RoomFacts, creators_outrank_all, supports_restricted
 from bot.config import CommunitySettings
 from tests.waiting import wait_until
@@ -221,26 +222,32 @@ def test_an_unconfigured_space_takes_its_sub_space_along() -> None:
 # --- queues -------------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Step:
+    """A queued item for the queue's own test: its room, and whether handling it waits."""
+
+    queue: str
+    what: str
+    hold: bool = False
+
+
 async def test_room_queues_keep_order_per_room_and_count_back_pressure() -> None:
-    queues = RoomQueues(capacity=1)
     done: list[str] = []
     started, release = asyncio.Event(), asyncio.Event()
 
-    def job(name: str, *, hold: bool = False) -> Job:
-        async def run() -> None:
-            if hold:
-                started.set()
-                await release.wait()
-            done.append(name)
+    async def handle(step: Step) -> None:
+        if step.hold:
+            started.set()
+            await release.wait()
+        done.append(step.what)
 
-        return run
-
+    queues = RoomQueues(capacity=1, handle=handle)
     batch = Batch("t1")
-    await queues.put("!a", job("a1", hold=True), batch)
+    await queues.put(Step("!a", "a1", hold=True), batch)
     await started.wait()  # a1 is being handled; the queue (capacity 1) is empty again
-    await queues.put("!a", job("a2"), batch)
-    third = asyncio.create_task(queues.put("!a", job("a3"), batch))
-    await queues.put("!b", job("b1"), batch)  # other rooms go on meanwhile
+    await queues.put(Step("!a", "a2"), batch)
+    third = asyncio.create_task(queues.put(Step("!a", "a3"), batch))
+    await queues.put(Step("!b", "b1"), batch)  # other rooms go on meanwhile
     await wait_until(lambda: "b1" in done, what="room b handled while room a waits")
     assert not third.done()  # the full room makes its producer wait
     batch.seal()

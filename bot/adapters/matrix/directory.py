@@ -1,0 +1,162 @@
+"""What the adapter knows about rooms and communities, shared by every part of it.
+
+Room state (`RoomFacts`), which rooms form which community (`CommunityIndex`), the bot's direct
+rooms with members, the Verified spaces and the management rooms; and the rules that read them:
+a room's community, a member's standing. The sync loop keeps it current; everything else reads.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Iterable
+
+from bot.adapters.base import AdapterState
+from bot.adapters.matrix.communities import CommunityIndex, build_index
+from bot.adapters.matrix.notices import room_label
+from bot.adapters.matrix.rooms import RoomFacts
+from bot.config import CommunitySettings, Config, MatrixSettings
+from bot.model import Actor, ChannelRef, CommunityRef, MemberRef, Role
+
+DM_ROOMS_KEY = "dm_rooms"
+
+
+def verified_space_key(community_id: str) -> str:
+    """Where a community's Verified space is remembered in the adapter's state."""
+    return f"verified_space:{community_id}"
+
+
+class RoomDirectory:
+    def __init__(self, settings: MatrixSettings, config: Config) -> None:
+        self.settings = settings
+        self.config = config
+        self.bot_id = settings.user_id
+        self.rooms: dict[str, RoomFacts] = {}
+        self.index = CommunityIndex()
+        self.dm_rooms: dict[str, str] = {}  # member -> DM room
+        self.dm_members: dict[str, str] = {}  # DM room -> member
+        self.verified_spaces: dict[str, str] = {}  # community -> Verified space
+        # moderators' and log rooms: commands typed there act on their community
+        self.management: dict[str, str] = {
+            room: c.id
+            for c in self.configured()
+            for room in (c.log_channel, c.moderator_channel)
+            if room
+        }
+
+    async def load(self, state: AdapterState) -> None:
+        """The DM rooms and Verified spaces remembered from earlier runs."""
+        raw = await state.get(DM_ROOMS_KEY)
+        if raw:
+            with contextlib.suppress(ValueError, TypeError):
+                self.dm_rooms = {str(k): str(v) for k, v in dict(json.loads(raw)).items()}
+        self.dm_members = {room: member for member, room in self.dm_rooms.items()}
+        for community in self.configured():
+            space = community.verified_space or await state.get(verified_space_key(community.id))
+            if space:
+                self.verified_spaces[community.id] = space
+
+    # --- communities --------------------------------------------------------------------------
+
+    def configured(self) -> list[CommunitySettings]:
+        return [c for c in self.config.communities if c.network == "matrix"]
+
+    def settings_for(self, community_id: str) -> CommunitySettings | None:
+        return self.config.community("matrix", community_id)
+
+    def reindex(self) -> None:
+        """Recompute which rooms form which community; Verified spaces, DMs and management
+        rooms never count as community rooms."""
+        excluded = set(self.verified_spaces.values()) | set(self.dm_members) | set(self.management)
+        self.index = build_index(self.configured(), self.rooms, self.bot_id, excluded)
+
+    def communities(self) -> list[CommunityRef]:
+        return [CommunityRef("matrix", cid) for cid in self.index.ids()]
+
+    def community_of(self, room_id: str) -> CommunityRef | None:
+        community = self.index.community_of(room_id)
+        return CommunityRef("matrix", community) if community else None
+
+    def community_of_space(self, space_id: str) -> CommunityRef | None:
+        for community_id, spaces in self.index.spaces.items():
+            if space_id in spaces:
+                return CommunityRef("matrix", community_id)
+        return None
+
+    def community_of_verified_space(self, room_id: str) -> CommunityRef | None:
+        for community_id, space in self.verified_spaces.items():
+            if space == room_id:
+                return CommunityRef("matrix", community_id)
+        return None
+
+    def bot_joined(self, room_id: str) -> bool:
+        facts = self.rooms.get(room_id)
+        return facts is not None and facts.membership(self.bot_id) == "join"
+
+    def protected_rooms(self, community_id: str) -> list[str]:
+        """The community's rooms the bot is in (where it can see and act)."""
+        return sorted(r for r in self.index.rooms.get(community_id, ()) if self.bot_joined(r))
+
+    def member_communities(self, member: MemberRef) -> list[CommunityRef]:
+        """The communities with a room or space the member has joined."""
+        found: list[CommunityRef] = []
+        for community_id, rooms in self.index.rooms.items():
+            places: Iterable[str] = [*rooms, *self.index.spaces.get(community_id, ())]
+            if any(
+                r in self.rooms and self.rooms[r].membership(member.id) == "join" for r in places
+            ):
+                found.append(CommunityRef("matrix", community_id))
+        return found
+
+    def room_name(self, room_id: str) -> str:
+        """A room as admins find it: its name with its address, else its id."""
+        facts = self.rooms.get(room_id)
+        return room_label(facts) if facts is not None else room_id
+
+    def name_of(self, place: CommunityRef | ChannelRef) -> str:
+        """A community's configured name or its space's name; a room's name or address."""
+        if isinstance(place, CommunityRef):
+            settings = self.settings_for(place.id)
+            if settings is not None and settings.name:
+                return settings.name
+        facts = self.rooms.get(place.id)
+        return facts.label if facts is not None else place.id
+
+    # --- standing -----------------------------------------------------------------------------
+
+    def role_at(self, level: float) -> Role:
+        if level >= self.settings.admin_power_level:
+            return Role.ADMIN
+        if level >= self.settings.moderator_power_level:
+            return Role.MODERATOR
+        return Role.MEMBER
+
+    def community_role(self, community_id: str, user_id: str) -> Role:
+        """A member's standing in a community: the highest of its spaces (the admins' home)."""
+        levels = [
+            self.rooms[space].level(user_id)
+            for space in self.index.spaces.get(community_id, ())
+            if space in self.rooms
+        ]
+        if not levels and community_id in self.rooms:
+            levels.append(self.rooms[community_id].level(user_id))
+        return self.role_at(max(levels, default=0))
+
+    def actor(self, user_id: str, room_id: str, community: CommunityRef) -> Actor:
+        """Who acts in a room: the higher of their standing there and in the community."""
+        facts = self.rooms.get(room_id)
+        here = self.role_at(facts.level(user_id)) if facts else Role.MEMBER
+        role = max(here, self.community_role(community.id, user_id))
+        return Actor(MemberRef("matrix", user_id), Role(role), is_self=user_id == self.bot_id)
+
+    # --- direct rooms -------------------------------------------------------------------------
+
+    async def remember_dm(self, state: AdapterState, user_id: str, room_id: str) -> None:
+        """Make `room_id` the member's DM room (their newest one is where the bot answers)."""
+        old = self.dm_rooms.get(user_id)
+        if old is not None:
+            self.dm_members.pop(old, None)
+        self.dm_rooms[user_id] = room_id
+        self.dm_members[room_id] = user_id
+        await state.set(DM_ROOMS_KEY, json.dumps(self.dm_rooms, sort_keys=True))
+        self.reindex()

@@ -1,0 +1,132 @@
+"""What each queued work item makes the adapter do: the one place where the inbound path reaches
+the core (`handle_event`, `handle_command`), read top to bottom.
+
+The room queues call `handle` for each item, in its room's order. The core gets events only from
+here, so a reader following a message goes sync.py → inbound.py → work.py → this file → core.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import assert_never
+
+from bot.adapters.base import AdapterError, ChatAdapter, EventSink
+from bot.adapters.matrix.authors import Authors
+from bot.adapters.matrix.badges import Badges
+from bot.adapters.matrix.commands import Commands
+from bot.adapters.matrix.directory import RoomDirectory
+from bot.adapters.matrix.joins import Joins
+from bot.adapters.matrix.room_checks import RoomChecks
+from bot.adapters.matrix.work import (
+    CheckRoom,
+    ConsiderInvite,
+    IncomingCommand,
+    IncomingDirectCommand,
+    IncomingMessage,
+    IncomingReaction,
+    JoinChild,
+    MemberArrived,
+    MemberLeft,
+    RoomAdded,
+    WorkItem,
+)
+from bot.model import ChannelRef, CommandInvocation, CommunityAdded, Event, MemberRef
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        adapter: ChatAdapter,
+        directory: RoomDirectory,
+        authors: Authors,
+        commands: Commands,
+        room_checks: RoomChecks,
+        joins: Joins,
+        badges: Badges,
+    ) -> None:
+        self._adapter = adapter  # what the core is told the events come from
+        self._directory = directory
+        self._authors = authors
+        self._commands = commands
+        self._room_checks = room_checks
+        self._joins = joins
+        self._badges = badges
+        self._sink: EventSink | None = None
+
+    def attach(self, sink: EventSink) -> None:
+        self._sink = sink
+
+    async def handle(self, item: WorkItem) -> None:
+        match item:
+            case IncomingMessage():
+                await self._message(item)
+            case IncomingReaction():
+                author = await self._authors.of(item.queue, item.reaction.message.id)
+                reaction = dataclasses.replace(item.reaction, message_author=_member(author))
+                await self._event(reaction)
+            case IncomingCommand():
+                await self._command(item.invocation)
+            case IncomingDirectCommand():
+                await self._commands.known()  # before the community is chosen, as at start
+                await self._sink_or_fail().handle_command(
+                    self._adapter, self._commands.in_direct_room(item)
+                )
+            case MemberArrived():
+                await self._event(item.joined)
+            case MemberLeft():
+                await self._badges.drop_level(item.room_id, item.user_id)
+            case CheckRoom():
+                await self._room_checks.check(item.room_id)
+            case JoinChild():
+                await self._joins.join_child(item.space_id, item.child)
+            case RoomAdded():
+                await self._room_added(item)
+            case ConsiderInvite():
+                await self._joins.consider_invite(item.room_id, item.invite_state)
+            case _:
+                assert_never(item)
+
+    async def _message(self, item: IncomingMessage) -> None:
+        """The message (with whom it replies to and whose thread it is in) goes to the core;
+        if it is also a command, the command follows, then leaves the room if admins ask."""
+        room_id = item.queue
+        reply_author = await self._authors.of(room_id, item.reply_to) if item.reply_to else None
+        starter = await self._authors.of(room_id, item.thread_root) if item.thread_root else None
+        posted = dataclasses.replace(
+            item.posted, reply_to_author=_member(reply_author), thread_starter=_member(starter)
+        )
+        await self._event(posted)
+        if item.command is not None:
+            await self._command(item.command)
+            await self._commands.answered_in_room(item.command)
+
+    async def _room_added(self, item: RoomAdded) -> None:
+        """A room the bot is newly in: checked, announced to the core, and for a space, its
+        rooms the bot does not know yet joined."""
+        room_id = item.room_id
+        facts = self._directory.rooms[room_id]
+        await self._room_checks.check(room_id)
+        owner = item.community or self._directory.community_of_space(room_id)
+        if owner is not None:
+            channel = None if facts.is_space else ChannelRef(owner, room_id)
+            await self._event(CommunityAdded(owner, channel))
+        if facts.is_space:
+            for child in list(facts.space_children):
+                if self._directory.rooms.get(child) is None:
+                    await self._joins.join_child(room_id, child)
+
+    async def _event(self, event: Event) -> None:
+        await self._sink_or_fail().handle_event(self._adapter, event)
+
+    async def _command(self, invocation: CommandInvocation) -> None:
+        await self._commands.known()
+        await self._sink_or_fail().handle_command(self._adapter, invocation)
+
+    def _sink_or_fail(self) -> EventSink:
+        if self._sink is None:
+            raise AdapterError("the Matrix adapter is not started")
+        return self._sink
+
+
+def _member(user_id: str | None) -> MemberRef | None:
+    return MemberRef("matrix", user_id) if user_id else None

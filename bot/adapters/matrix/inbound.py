@@ -1,0 +1,217 @@
+"""Reading sync's events, in timeline order, into what they mean.
+
+A state event goes into the room's `RoomFacts` at once, so every later event is read knowing it
+(which community a room belongs to, who may do what). Then each event becomes at most one work item
+(`work.py`): a member's message (perhaps a command), a reaction, a command in a direct chat or a
+management room, or a change the bot must act on (a join, a departure, encryption, a new room of
+a space). Everything local is read here, as of the event's place in the timeline; nothing here
+waits on the homeserver.
+"""
+
+from __future__ import annotations
+
+from bot.adapters.matrix import translate as tr
+from bot.adapters.matrix.authors import Authors
+from bot.adapters.matrix.commands import Commands
+from bot.adapters.matrix.connection import JsonDict, sent_at
+from bot.adapters.matrix.directory import RoomDirectory
+from bot.adapters.matrix.joins import room_added
+from bot.adapters.matrix.room_checks import RoomChecks
+from bot.adapters.matrix.rooms import RoomFacts
+from bot.adapters.matrix.work import (
+    CheckRoom,
+    IncomingCommand,
+    IncomingDirectCommand,
+    IncomingMessage,
+    IncomingReaction,
+    JoinChild,
+    MemberArrived,
+    MemberLeft,
+    WorkItem,
+)
+from bot.model import (
+    ChannelRef,
+    CommunityRef,
+    MemberJoined,
+    MemberRef,
+    MessagePosted,
+    MessageRef,
+    ReactionAdded,
+)
+
+_MESSAGE_TYPES = ("m.room.message", "m.sticker")
+
+
+class InboundReader:
+    def __init__(
+        self,
+        directory: RoomDirectory,
+        authors: Authors,
+        commands: Commands,
+        room_checks: RoomChecks,
+    ) -> None:
+        self._directory = directory
+        self._authors = authors
+        self._commands = commands
+        self._room_checks = room_checks
+        self._bot_id = directory.bot_id
+        self._prefix = directory.settings.command_prefix
+
+    def apply_state(self, facts: RoomFacts, event: JsonDict) -> bool:
+        """Take a state event in; True if it may change which rooms form which community."""
+        if not isinstance(event.get("state_key"), str):
+            return False
+        before_bot = facts.membership(self._bot_id)
+        facts.apply(event)
+        kind = event.get("type")
+        if kind == "m.room.power_levels":
+            self._room_checks.watch_power_levels_size(facts)
+        return kind in ("m.space.child", "m.room.create") or (
+            kind == "m.room.member" and facts.membership(self._bot_id) != before_bot
+        )
+
+    def read(self, facts: RoomFacts, event: JsonDict, replay: bool) -> WorkItem | None:
+        """What one timeline event means, if anything. `replay` False: the bot's very first
+        start, when the room's history is taken in as state but is not news to act on."""
+        event_id = event.get("event_id")
+        sender = event.get("sender")
+        if not isinstance(event_id, str) or not isinstance(sender, str):
+            return None
+        self._authors.remember(event_id, sender)
+        room_id = facts.room_id
+        if isinstance(event.get("state_key"), str):
+            before = facts.membership(str(event["state_key"]))
+            if self.apply_state(facts, event):
+                self._directory.reindex()  # e.g. a room added to a space mid-batch
+            return self._state_change(facts, event, before) if replay else None
+        if not replay or sender == self._bot_id or "redacted_because" in event.get("unsigned", {}):
+            return None
+        kind = event.get("type")
+        community = self._directory.community_of(room_id)
+        if kind == "m.room.message" and room_id in self._directory.management:
+            return self._management_command(room_id, self._directory.management[room_id], event)
+        if kind in _MESSAGE_TYPES:
+            if community is not None:
+                return self._message(facts, community, event)
+            if self._directory.dm_members.get(room_id) == sender:
+                return self._direct_command(room_id, event)
+            return None
+        if kind == "m.reaction" and community is not None:
+            return self._reaction(facts, community, event)
+        return None
+
+    # --- messages -----------------------------------------------------------------------------
+
+    def _message(self, facts: RoomFacts, community: CommunityRef, event: JsonDict) -> WorkItem:
+        """Everything local is read now (roles as of this event); authors are looked up later."""
+        room_id = facts.room_id
+        event_id = str(event["event_id"])
+        raw = _content(event)
+        content, edited = tr.effective_content(raw)
+        text = tr.plain_text(content)
+        actor = self._directory.actor(str(event["sender"]), room_id, community)
+        channel = ChannelRef(community, room_id)
+        command = None if edited else tr.parse_command(text, self._prefix)
+        posted = MessagePosted(
+            message=MessageRef(channel, event_id),
+            sender=actor,
+            text=text,
+            mentioned=tuple(MemberRef("matrix", u) for u in tr.mentioned_users(content)),
+            mentions_everyone=tr.mentions_everyone(content),
+            has_link=tr.has_link(content),
+            has_attachment=tr.has_attachment(str(event.get("type")), content),
+            at=sent_at(event),
+        )
+        return IncomingMessage(
+            posted=posted,
+            reply_to=tr.reply_target(raw),
+            thread_root=tr.thread_root(raw),
+            command=(
+                self._commands.in_community_room(command, actor, channel, event_id)
+                if command is not None
+                else None
+            ),
+        )
+
+    def _direct_command(self, room_id: str, event: JsonDict) -> WorkItem | None:
+        """A member writing to the bot's DM room: commands only (nothing is relayed)."""
+        command = self._command_in(event)
+        if command is None:
+            return None
+        return IncomingDirectCommand(
+            room_id, str(event["event_id"]), str(event["sender"]), command.name, command.positional
+        )
+
+    def _management_command(
+        self, room_id: str, community_id: str, event: JsonDict
+    ) -> WorkItem | None:
+        command = self._command_in(event)
+        if command is None:
+            return None
+        invocation = self._commands.in_management_room(
+            command, room_id, community_id, str(event["sender"]), str(event["event_id"])
+        )
+        return IncomingCommand(invocation, room_id)
+
+    def _command_in(self, event: JsonDict) -> tr.ParsedCommand | None:
+        """The command a message gives, if any; an edit never runs one again."""
+        content, edited = tr.effective_content(_content(event))
+        return None if edited else tr.parse_command(tr.plain_text(content), self._prefix)
+
+    def _reaction(
+        self, facts: RoomFacts, community: CommunityRef, event: JsonDict
+    ) -> WorkItem | None:
+        relates = _content(event).get("m.relates_to")
+        if not isinstance(relates, dict) or relates.get("rel_type") != "m.annotation":
+            return None
+        target = relates.get("event_id")
+        if not isinstance(target, str):
+            return None
+        room_id = facts.room_id
+        reaction = ReactionAdded(
+            message=MessageRef(ChannelRef(community, room_id), target),
+            sender=self._directory.actor(str(event["sender"]), room_id, community),
+            emoji=str(relates.get("key", "")),
+            reaction_id=str(event["event_id"]),
+            at=sent_at(event),
+        )
+        return IncomingReaction(reaction)
+
+    # --- state changes ------------------------------------------------------------------------
+
+    def _state_change(
+        self, facts: RoomFacts, event: JsonDict, before: str | None
+    ) -> WorkItem | None:
+        """What a state event (already taken in) asks of the bot; `before`: the membership its
+        state key had until this event."""
+        kind = event.get("type")
+        room_id = facts.room_id
+        community = self._directory.community_of(room_id)
+        if kind == "m.room.member" and community is not None:
+            user = str(event["state_key"])
+            now = facts.membership(user)
+            if user == self._bot_id:
+                return None
+            if now == "join" and before != "join":
+                role = self._directory.actor(user, room_id, community).role
+                channel = ChannelRef(community, room_id)
+                joined = MemberJoined(community, MemberRef("matrix", user), channel, role)
+                return MemberArrived(joined, room_id)
+            if before == "join" and now in ("leave", "ban"):
+                return MemberLeft(room_id, user)
+            return None
+        if kind == "m.room.encryption" and community is not None:
+            return CheckRoom(room_id)
+        if kind == "m.space.child" and facts.membership(self._bot_id) == "join":
+            child = str(event["state_key"])
+            if child not in facts.space_children:
+                return None  # the child was removed
+            if self._directory.bot_joined(child):
+                return room_added(self._directory, child)  # a room of ours joins the space
+            return JoinChild(room_id, child)
+        return None
+
+
+def _content(event: JsonDict) -> JsonDict:
+    content = event.get("content")
+    return content if isinstance(content, dict) else {}
