@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
-from bot.checks import Findings, resolved, these, token_problem, url_problems
+from bot.checks.common import Findings, resolved, these, token_problem, url_problems
 from bot.config import Config
 
 # the same user-id grammar the adapter reads commands and invites with
