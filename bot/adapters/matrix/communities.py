@@ -21,7 +21,6 @@ class CommunityIndex:
     rooms: dict[str, frozenset[str]] = field(default_factory=dict)  # community -> rooms
     spaces: dict[str, frozenset[str]] = field(default_factory=dict)  # community -> its spaces
     room_community: dict[str, str] = field(default_factory=dict)
-    configured: frozenset[str] = frozenset()
 
     def community_of(self, room_id: str) -> str | None:
         return self.room_community.get(room_id)
@@ -73,8 +72,6 @@ def build_index(
         rooms[community.id] = frozenset(own_rooms)
         spaces[community.id] = frozenset(own_spaces)
         claimed |= own_rooms | own_spaces
-    configured_ids = frozenset(rooms)
-
     joined = {rid for rid, f in facts.items() if f.membership(bot_id) == "join"}
     # spaces first, so a room inside an unconfigured space belongs to that space's community;
     # top-level spaces before sub-spaces, so a sub-space joins its parent's community
@@ -98,4 +95,4 @@ def build_index(
     for community_id, members in rooms.items():
         for room_id in members:
             room_community.setdefault(room_id, community_id)
-    return CommunityIndex(rooms, spaces, room_community, configured_ids)
+    return CommunityIndex(rooms, spaces, room_community)

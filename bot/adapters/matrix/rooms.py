@@ -136,10 +136,6 @@ class RoomFacts:
         return self.room_type == "m.space"
 
     @property
-    def join_rule(self) -> str:
-        return str(self.join_rules.get("join_rule", "invite"))
-
-    @property
     def label(self) -> str:
         """What people call the room: its name, else its address, else its id."""
         return self.name or self.canonical_alias or self.room_id

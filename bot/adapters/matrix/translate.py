@@ -187,23 +187,21 @@ def has_attachment(event_type: str, content: JsonDict) -> bool:
 @dataclass(frozen=True, slots=True)
 class ParsedCommand:
     name: str
-    positional: tuple[str, ...]
-    rest: str
+    positional: tuple[str, ...]  # the words after the name; the core binds them to parameters
 
 
 def parse_command(text: str, prefix: str) -> ParsedCommand | None:
-    """`!name word word...` -> name, words, and the rest of the line after the name."""
+    """`!name word word...` -> the name (lower case) and the words after it."""
     if not prefix or not text.startswith(prefix):
         return None
     line = text[len(prefix) :]
-    parts = line.split(maxsplit=1)
-    if not parts or line[0].isspace():
+    words = line.split()
+    if not words or line[0].isspace():
         return None
-    name = parts[0].lower()
+    name = words[0].lower()
     if not _COMMAND_NAME_RE.fullmatch(name):
         return None
-    rest = parts[1].strip() if len(parts) > 1 else ""
-    return ParsedCommand(name=name, positional=tuple(rest.split()), rest=rest)
+    return ParsedCommand(name=name, positional=tuple(words[1:]))
 
 
 def parse_user_id(text: str) -> str | None:

@@ -113,7 +113,6 @@ def test_commands_are_words_after_the_prefix() -> None:
     assert parsed is not None
     assert parsed.name == "policy"
     assert parsed.positional == ("#general:example.org", "read_only")
-    assert parsed.rest == "#general:example.org   read_only"
     assert tr.parse_command("! spaced", "!") is None
     assert tr.parse_command("!!!", "!") is None
     assert tr.parse_command("no command", "!") is None
