@@ -118,7 +118,7 @@ class Lifecycle:
         for record in due:
             prefix = ctx.prefix(record.network)
             assert record.expires_at is not None
-            await ctx.core.store.mark_reminded(record.member, now)
+            await ctx.core.cache.mark_reminded(record.member, now)
             await ctx.tell(
                 record.member,
                 f"Your verification ends {in_words(record.expires_at, now)}. Run"

@@ -195,11 +195,6 @@ def test_the_scan_finds_a_store_write_of_a_cached_fact() -> None:
     assert any("save_verification" in hit for hit in store_writes_of_cached_facts(sample))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bot/verification (the expiry reminders) still calls store.mark_reminded; the"
-    " verification engineer switches it to cache.mark_reminded, then removes this mark",
-)
 def test_code_outside_storage_writes_cached_facts_through_the_cache() -> None:
     storage = ROOT / "bot" / "storage"
     offenders = [
