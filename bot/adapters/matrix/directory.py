@@ -18,7 +18,8 @@ from bot.adapters.matrix.rooms import RoomFacts
 from bot.config import CommunitySettings, Config, MatrixSettings
 from bot.model import Actor, ChannelRef, CommunityRef, MemberRef, Role
 
-DM_ROOMS_KEY = "dm_rooms"
+DM_ROOMS_KEY = "dm_room_ids"  # the bot's direct rooms, as room ids only
+OLD_DM_ROOMS_KEY = "dm_rooms"  # before: member -> room, which named members in adapter state
 
 
 def verified_space_key(community_id: str) -> str:
@@ -33,8 +34,12 @@ class RoomDirectory:
         self.bot_id = settings.user_id
         self.rooms: dict[str, RoomFacts] = {}
         self.index = CommunityIndex()
-        self.dm_rooms: dict[str, str] = {}  # member -> DM room
-        self.dm_members: dict[str, str] = {}  # DM room -> member
+        # The bot's direct rooms are remembered by room id alone; who is in each is read from
+        # the room's state (so adapter state keeps nothing about people, and erasure owes it
+        # nothing). Oldest first: a member's newest DM room is where the bot answers.
+        self.dm_room_ids: list[str] = []
+        self.dm_rooms: dict[str, str] = {}  # member -> DM room (derived)
+        self.dm_members: dict[str, str] = {}  # DM room -> member (derived)
         self.verified_spaces: dict[str, str] = {}  # community -> Verified space
         # moderators' and log rooms: commands typed there act on their community
         self.management: dict[str, str] = {
@@ -49,8 +54,15 @@ class RoomDirectory:
         raw = await state.get(DM_ROOMS_KEY)
         if raw:
             with contextlib.suppress(ValueError, TypeError):
-                self.dm_rooms = {str(k): str(v) for k, v in dict(json.loads(raw)).items()}
-        self.dm_members = {room: member for member, room in self.dm_rooms.items()}
+                self.dm_room_ids = [str(room) for room in json.loads(raw)]
+        old = await state.get(OLD_DM_ROOMS_KEY)
+        if old:  # written by an earlier version: keep the rooms, forget the members
+            with contextlib.suppress(ValueError, TypeError, AttributeError):
+                rooms = [str(room) for room in dict(json.loads(old)).values()]
+                self.dm_room_ids = list(dict.fromkeys([*rooms, *self.dm_room_ids]))
+            await state.set(DM_ROOMS_KEY, json.dumps(self.dm_room_ids))
+            await state.set(OLD_DM_ROOMS_KEY, "")
+        self._derive_dm_members()
         for community in self.configured():
             space = community.verified_space or await state.get(verified_space_key(community.id))
             if space:
@@ -67,8 +79,31 @@ class RoomDirectory:
     def reindex(self) -> None:
         """Recompute which rooms form which community; Verified spaces, DMs and management
         rooms never count as community rooms."""
-        excluded = set(self.verified_spaces.values()) | set(self.dm_members) | set(self.management)
+        self._derive_dm_members()
+        excluded = set(self.verified_spaces.values()) | set(self.dm_room_ids) | set(self.management)
         self.index = build_index(self.configured(), self.rooms, self.bot_id, excluded)
+
+    def _derive_dm_members(self) -> None:
+        """Who each direct room is with: the one member there besides the bot (joined or
+        invited); rooms not yet synced keep the member the bot last put there."""
+        members: dict[str, str] = {}
+        for room_id in self.dm_room_ids:
+            facts = self.rooms.get(room_id)
+            others = (
+                [
+                    u
+                    for u, m in facts.members.items()
+                    if u != self.bot_id and m in ("join", "invite")
+                ]
+                if facts is not None
+                else []
+            )
+            if len(others) == 1:
+                members[room_id] = others[0]
+            elif room_id in self.dm_members:
+                members[room_id] = self.dm_members[room_id]
+        self.dm_members = members
+        self.dm_rooms = {member: room for room, member in members.items()}  # newest wins
 
     def communities(self) -> list[CommunityRef]:
         return [CommunityRef("matrix", cid) for cid in self.index.ids()]
@@ -153,10 +188,7 @@ class RoomDirectory:
 
     async def remember_dm(self, state: AdapterState, user_id: str, room_id: str) -> None:
         """Make `room_id` the member's DM room (their newest one is where the bot answers)."""
-        old = self.dm_rooms.get(user_id)
-        if old is not None:
-            self.dm_members.pop(old, None)
-        self.dm_rooms[user_id] = room_id
+        self.dm_room_ids = [r for r in self.dm_room_ids if r != room_id] + [room_id]
         self.dm_members[room_id] = user_id
-        await state.set(DM_ROOMS_KEY, json.dumps(self.dm_rooms, sort_keys=True))
+        await state.set(DM_ROOMS_KEY, json.dumps(self.dm_room_ids))
         self.reindex()

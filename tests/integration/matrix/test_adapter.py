@@ -167,7 +167,9 @@ async def test_private_answers_go_to_a_remembered_direct_room(
 
     await adapter.send_direct(ref(carol), "second")
     await carol.wait_for_message(dm, contains="second")
-    assert carol.user_id in (state.values.get("dm_rooms") or "")
+    assert dm in (state.values.get("dm_room_ids") or "")
+    # the room is remembered by its id alone: adapter state names no member
+    assert not [key for key, value in state.values.items() if carol.user_id in key + value]
 
     # a command written in the DM is answered there, for the one community carol is in
     asked = await carol.send_text(dm, "!held")
@@ -180,6 +182,13 @@ async def test_private_answers_go_to_a_remembered_direct_room(
     await adapter.respond(invocation, "for everyone", private=False)
     public = await carol.wait_for_message(c.room, contains="for everyone")
     assert public.content["m.relates_to"]["m.in_reply_to"]["event_id"] == invocation.event_id
+
+    # after a restart the bot finds carol's room again from the room's own state
+    await c.stop(adapter)
+    again, _, _ = await c.start(state=state)
+    await again.send_direct(ref(carol), "still here")
+    await carol.wait_for_message(dm, contains="still here")
+    assert set(carol.invites) == set(), "no second direct room was opened"
 
 
 async def test_a_member_may_open_the_direct_chat(matrix_community: MatrixCommunity) -> None:
