@@ -78,6 +78,7 @@ class CoreView(Protocol):
     cache: ReadCache
     metrics: Metrics
     clock: Callable[[], datetime]
+    dry_run: bool
 
     @property
     def adapters(self) -> Mapping[Network, ChatAdapter]: ...

@@ -28,7 +28,7 @@ class Lifecycle:
 
     async def refresh_badges(self, member: MemberRef) -> list[CommunityRef]:
         """Show or take down the member's badge in every community shared with the bot.
-        Whether it shows is the core's one answer to "verified here" (bot/policy.py)."""
+        Whether it shows is the core's one answer to "verified here" (bot/policy/verified.py)."""
         core = self.ctx.core
         shown: list[CommunityRef] = []
         for community in await core.adapter(member.network).member_communities(member):

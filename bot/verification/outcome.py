@@ -1,7 +1,7 @@
 """The end of a successful check: store it (or refuse to), show the badge, tell the member.
 
 The verification record is stored before any badge is shown or message sent (write, then
-answer). Where the proved level counts is `rules.standing`'s decision; what storage refuses —
+answer). Where the proved level counts is `policy.standing`'s decision; what storage refuses —
 a revoked account or identity, an identity already at its limit of accounts — is told to the
 member and the community's moderators or admins, without ever naming the other account.
 """
@@ -12,11 +12,11 @@ import logging
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
+from bot import policy
 from bot.actions import NotifyAdmins, NotifyModerators
 from bot.messages import accepted_words, date_words, each, either, method_words
 from bot.model import CommunityRef, MemberRef
 from bot.storage.records import RevocationRecord, VerificationRecord
-from bot.verification import rules
 from bot.verification.context import CheckContext, RefreshBadges
 from bot.verification.providers import Proof
 from bot.verification.views import Result
@@ -48,7 +48,7 @@ class Outcome:
         shared = joined if origin in joined else [*joined, origin]
         previous = await ctx.core.cache.verification(member)
         accepted = {community: ctx.accepted(community) for community in shared}
-        stands = rules.standing(proof.level, accepted, origin, previous, ctx.now())
+        stands = policy.standing(proof.level, accepted, origin, previous, ctx.now())
         if not stands.worth_storing:
             return await self._not_enough(member, origin, proof, kept=stands.keeps_previous)
         now = ctx.now()
@@ -166,7 +166,7 @@ class Outcome:
         self,
         proof: Proof,
         origin: CommunityRef,
-        stands: rules.Standing,
+        stands: policy.Standing,
         shown: Sequence[CommunityRef],
         shared: Sequence[CommunityRef],
         joined: Sequence[CommunityRef],

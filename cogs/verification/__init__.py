@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import cast
 
 from bot.cog import CoreView
-from bot.core import BotCore
 from bot.storage import BUDGETS, PENDING_CHECKS, VERIFICATIONS
 from bot.verification.service import VerificationService
 from cogs.verification.base import VerificationBase
@@ -35,8 +33,8 @@ class Verification(MemberCommands, ModeratorCommands, Joins, VerificationBase):
         """`service` is built and handed in by the application; without one (a test, a
         configuration with no method) the cog builds its own, or answers that checks are off."""
         super().__init__(core)
-        if service is None:  # the service still takes the whole core (its own issue to narrow)
-            service = VerificationService.maybe(cast(BotCore, core))
+        if service is None:
+            service = VerificationService.maybe(core)
         self.service = service
 
     async def on_ready(self) -> None:

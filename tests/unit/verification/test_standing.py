@@ -1,4 +1,4 @@
-"""Whether a finished check is stored, and where it counts (bot/verification/rules.py).
+"""Whether a finished check is stored, and where it counts (bot/policy/verified.py).
 
 The integration tests (test_commands.py, test_member_words.py) show the same rule through the
 service and the member's words; here every combination is checked on the pure function.
@@ -12,8 +12,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bot.model import CommunityRef
+from bot.policy import standing
 from bot.storage.records import VerificationRecord
-from bot.verification.rules import standing
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 SPACE = CommunityRef("matrix", "!space")

@@ -1,0 +1,84 @@
+"""The policy engine: facts in, actions out. Pure — no I/O, no awaits, no clock of its own.
+
+Semantics (the same on every network):
+
+* A sender is **verified** in a community when it has a verification record that is neither
+  revoked nor expired, at a level the community accepts (`is_verified`).
+* A sender is **exempt** from everything here when it is the bot itself, a moderator or admin of
+  the community, or verified. Other bots are exempt unless the community counts bots as
+  unverified. The bot's own events produce no action at all.
+* **Member filters** (each member's own choice) hold interactions aimed at that member from
+  non-exempt senders:
+    - ``off``: nothing is held (the default).
+    - ``replies``: replies to, mentions of and reactions on the member's messages are held.
+    - ``all``: as ``replies``, plus posts in threads the member started.
+  A held message is removed once, held for every member whose filter stopped it, and the sender
+  is told how to verify at most once per cooldown.
+* **Admin policy** for non-exempt senders, per community and overridable per channel (a channel's
+  own policy always beats the community's; with neither, ``open``):
+    - ``open``: nothing is limited.
+    - ``limited``: messages with links, attachments or mass mentions (``@everyone``/``@room`` or
+      at least the threshold of mentioned members) are removed, as is every message past the
+      per-minute allowance. Reactions are allowed.
+    - ``read_only``: every message and reaction is removed (the native permission normally
+      stops them first; this is the fallback while the platform cannot).
+    - ``verified_only``: as ``read_only``; natively, non-verified members cannot join or see.
+  An admin-policy removal takes precedence over member filters: the interaction is removed, not
+  held, and the sender is told why (within the cooldown).
+* **Cannot know.** When the adapter could not find out whose message a reply or reaction
+  touches (the message was deleted or is out of the bot's sight, after a memory lookup and a
+  fetch), no member filter can apply to that relation: the interaction is allowed, as the
+  explicit outcome `Allow(why=UNKNOWN_AUTHOR)`, which is counted. Admin policy still applies.
+"""
+
+from bot.policy.decide import (
+    HELD_RELATIONS,
+    UNKNOWN_AUTHOR,
+    Interaction,
+    Target,
+    decide,
+    excerpt,
+    touched_members,
+)
+from bot.policy.places import (
+    PolicySources,
+    community_wide,
+    effective_policy,
+    keeps_newcomers_silent,
+    may_notify,
+    native_plan,
+    should_welcome,
+)
+from bot.policy.verified import (
+    PolicySettings,
+    Standing,
+    counts_in,
+    is_exempt,
+    is_verified,
+    standing,
+    verified_here,
+)
+
+__all__ = [
+    "HELD_RELATIONS",
+    "UNKNOWN_AUTHOR",
+    "Interaction",
+    "PolicySettings",
+    "PolicySources",
+    "Standing",
+    "Target",
+    "community_wide",
+    "counts_in",
+    "decide",
+    "effective_policy",
+    "excerpt",
+    "is_exempt",
+    "is_verified",
+    "keeps_newcomers_silent",
+    "may_notify",
+    "native_plan",
+    "should_welcome",
+    "standing",
+    "touched_members",
+    "verified_here",
+]

@@ -1,0 +1,205 @@
+"""Deciding one message or reaction: filters and admin policy (see bot/policy)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from bot.actions import (
+    Action,
+    Allow,
+    HoldForMember,
+    NotifySender,
+    RemoveMessage,
+    RemoveReaction,
+    Withhold,
+)
+from bot.messages import excerpt_of
+from bot.model import (
+    FilterLevel,
+    MemberRef,
+    MessagePosted,
+    ReactionAdded,
+    Relation,
+    UnverifiedPolicy,
+)
+from bot.policy.places import effective_policy, may_notify
+from bot.policy.verified import PolicySettings, is_exempt
+
+Interaction = MessagePosted | ReactionAdded
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """A member the interaction touches, how, and the filter that member chose."""
+
+    member: MemberRef
+    relation: Relation
+    filter: FilterLevel
+
+
+# Which relations each filter level holds.
+HELD_RELATIONS: dict[FilterLevel, frozenset[Relation]] = {
+    FilterLevel.OFF: frozenset(),
+    FilterLevel.REPLIES: frozenset({Relation.REPLY, Relation.MENTION, Relation.REACTION}),
+    FilterLevel.ALL: frozenset(
+        {Relation.REPLY, Relation.MENTION, Relation.REACTION, Relation.THREAD_POST}
+    ),
+}
+
+UNKNOWN_AUTHOR = "the member it addresses cannot be known"
+
+# When one interaction touches a member in several ways, the hold names the most direct one.
+_RELATION_RANK = (Relation.REPLY, Relation.MENTION, Relation.REACTION, Relation.THREAD_POST)
+
+
+def touched_members(event: Interaction) -> list[tuple[MemberRef, Relation]]:
+    """Members (other than the sender) an interaction touches, each once, most direct first."""
+    found: dict[MemberRef, Relation] = {}
+
+    def add(member: MemberRef | None, relation: Relation) -> None:
+        if member is None or member == event.sender.member:
+            return
+        current = found.get(member)
+        if current is None or _RELATION_RANK.index(relation) < _RELATION_RANK.index(current):
+            found[member] = relation
+
+    if isinstance(event, ReactionAdded):
+        add(event.message_author, Relation.REACTION)
+    else:
+        add(event.reply_to_author, Relation.REPLY)
+        for member in event.mentioned:
+            add(member, Relation.MENTION)
+        add(event.thread_starter, Relation.THREAD_POST)
+    return list(found.items())
+
+
+def _policy_violation(
+    event: Interaction, policy: UnverifiedPolicy, recent_messages: int, settings: PolicySettings
+) -> str | None:
+    """Why an admin policy forbids this interaction from an unverified sender, or None."""
+    if policy is UnverifiedPolicy.OPEN:
+        return None
+    if policy is UnverifiedPolicy.READ_ONLY:
+        return "only verified members can write there"
+    if policy is UnverifiedPolicy.VERIFIED_ONLY:
+        return "only verified members can take part there"
+    if isinstance(event, ReactionAdded):
+        return None
+    if event.has_link:
+        return "links from unverified accounts are not allowed there"
+    if event.has_attachment:
+        return "attachments from unverified accounts are not allowed there"
+    if event.mentions_everyone or len(set(event.mentioned)) >= settings.mass_mention_threshold:
+        return "mentioning many people at once is not allowed there for unverified accounts"
+    if recent_messages > settings.limited_messages_per_minute:
+        per_minute = settings.limited_messages_per_minute
+        return f"unverified accounts may send {per_minute} messages a minute there"
+    return None
+
+
+# How the sender would name what they did, and whom it reached, per relation.
+_WHAT = {
+    Relation.REPLY: "reply",
+    Relation.MENTION: "message",
+    Relation.REACTION: "reaction",
+    Relation.THREAD_POST: "message",
+}
+_WHOM = {
+    Relation.REPLY: "the member you replied to",
+    Relation.MENTION: "a member you mentioned",
+    Relation.REACTION: "the member whose message you reacted to",
+    Relation.THREAD_POST: "the member who started this thread",
+}
+
+
+def excerpt(event: Interaction) -> str:
+    """The start of what was stopped, so the sender can tell which message it was."""
+    return excerpt_of(event.emoji if isinstance(event, ReactionAdded) else event.text, 60)
+
+
+def _notice(
+    event: Interaction, reason: str, *, relation: Relation | None = None, held: bool = False
+) -> NotifySender:
+    if isinstance(event, ReactionAdded):
+        what = "reaction"
+    elif relation is not None:
+        what = _WHAT[relation]
+    else:
+        what = "reply" if event.reply_to_author is not None else "message"
+    channel = event.message.channel
+    return NotifySender(
+        event.sender.member,
+        channel.community,
+        channel,
+        reason,
+        what=what,
+        excerpt=excerpt(event),
+        held=held,
+    )
+
+
+def _remove(event: Interaction, reason: str) -> RemoveMessage | RemoveReaction:
+    if isinstance(event, ReactionAdded):
+        return RemoveReaction(
+            event.message, event.sender.member, event.emoji, event.reaction_id, reason
+        )
+    return RemoveMessage(event.message, event.sender.member, reason)
+
+
+def decide(
+    event: Interaction,
+    *,
+    sender_verified: bool,
+    targets: Sequence[Target],
+    community_policy: UnverifiedPolicy | None,
+    channel_policy: UnverifiedPolicy | None,
+    settings: PolicySettings,
+    recent_messages: int,
+    last_notice: datetime | None,
+    now: datetime,
+) -> list[Action]:
+    """Decide what happens to one message or reaction. `[Allow()]` when nothing is done.
+
+    `recent_messages` counts the sender's messages in the last minute, this one included;
+    `last_notice` is when the sender was last told how to verify in this community.
+    """
+    sender = event.sender
+    if sender.is_self:
+        return []
+    if is_exempt(sender, sender_verified, settings):
+        return [Allow()]
+    notify = may_notify(last_notice, now, settings.notice_cooldown)
+
+    policy = effective_policy(community_policy, channel_policy)
+    violation = _policy_violation(event, policy, recent_messages, settings)
+    if violation is not None:
+        actions: list[Action] = [_remove(event, violation)]
+        if notify:
+            actions.append(_notice(event, violation))
+        return actions
+
+    holds: list[HoldForMember] = []
+    for target in targets:
+        if target.member == sender.member or target.relation not in HELD_RELATIONS[target.filter]:
+            continue
+        reason = f"{target.relation.value} from an unverified account"
+        content = event.text if isinstance(event, MessagePosted) else event.emoji
+        holds.append(
+            HoldForMember(
+                target.member, target.relation, event.message, sender.member, content, reason
+            )
+        )
+    if not holds:
+        unknown = (
+            event.author_unknown if isinstance(event, ReactionAdded) else event.reply_author_unknown
+        )
+        return [Allow(UNKNOWN_AUTHOR if unknown else "")]
+    relation = min((h.relation for h in holds), key=_RELATION_RANK.index)
+    reason = f"{_WHOM[relation]} limits replies, mentions and reactions from unverified accounts"
+    removal = _remove(event, "held by a member's filter for unverified accounts")
+    actions = [Withhold(tuple(holds), removal)]
+    if notify:
+        actions.append(_notice(event, reason, relation=relation, held=True))
+    return actions
