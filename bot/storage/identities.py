@@ -1,4 +1,5 @@
-"""Verifications, identity slots and revocations, kept consistent by the database itself.
+"""The statements behind `Verifications`: records, identity slots and revocations, kept
+consistent by the database itself.
 
 A verification and the identity's place in each community are written in one transaction, and a
 unique index lets each of an identity's N places (`slot`) in a community be held by one account

@@ -130,6 +130,27 @@ def test_no_file_in_bot_or_cogs_does_two_jobs_by_size() -> None:
     assert long == {}
 
 
+def test_no_test_module_imports_another_test_module() -> None:
+    """Shared servers, clients and data live in fixtures/, fakes/ or a helper module: a test
+    module that imports another would run that module's tests' set-up for nothing, and hides
+    where the shared piece lives."""
+    offenders = []
+    for path in python_files("tests"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                names = [node.module]
+            elif isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            else:
+                continue
+            offenders += [
+                f"{path.relative_to(ROOT)}: {name}"
+                for name in names
+                if name.startswith("tests.") and name.rsplit(".", 1)[-1].startswith("test_")
+            ]
+    assert offenders == []
+
+
 def test_every_part_of_storage_that_knows_members_has_an_owner() -> None:
     """Erasure complete by construction: what the running bot's cogs and core declare they
     store is every aggregate there is, so "forget me" reaches every table."""

@@ -18,6 +18,7 @@ import pytest
 from bot.verification.identity import EMAIL_ISSUER, ServerKey
 from tests.fixtures.oidc_provider import OidcTestProvider
 from tests.fixtures.smtp import SmtpCapture
+from tests.integration.verification.forgeries import ATTACKS
 from tests.integration.verification.harness import (
     ALICE,
     BOB,
@@ -29,7 +30,6 @@ from tests.integration.verification.harness import (
     csrf_of,
     form_action,
 )
-from tests.integration.verification.test_oidc_provider import ATTACKS
 
 pytestmark = pytest.mark.oidc
 KEY = ServerKey(HASH_KEY)
