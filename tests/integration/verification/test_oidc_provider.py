@@ -60,15 +60,12 @@ async def sign_in(
 async def test_full_flow_proves_the_identity(
     oidc_provider: OidcTestProvider, method: OidcMethod
 ) -> None:
-    began = time.perf_counter()
     start, params = await sign_in(oidc_provider, method)
     assert params["state"] == start.state
     proof = await method.finish(params, nonce=start.nonce, code_verifier=start.code_verifier)
-    elapsed = time.perf_counter() - began
     assert proof.method == "oidc"
     assert proof.level == "account"
     assert proof.identity_hash == KEY.identity_hash(oidc_provider.issuer, "alice")
-    assert elapsed < 2.0
 
 
 async def test_authorization_request_uses_pkce_s256_state_and_nonce(

@@ -48,10 +48,8 @@ async def test_oidc_check_grants_the_badge_where_the_level_is_accepted(
     harness: Harness, oidc_provider: OidcTestProvider
 ) -> None:
     h = harness
-    began = time.perf_counter()
     callback = await sign_in_via_web(h, oidc_provider)
     status, page, _ = await h.get(callback)
-    elapsed = time.perf_counter() - began
     assert status == 200, page
     assert "You are verified" in page
     record = await h.verification(ALICE)
@@ -63,7 +61,6 @@ async def test_oidc_check_grants_the_badge_where_the_level_is_accepted(
     told = h.directs_to(ALICE)[-1]
     assert "now shows in The Garden and The Lounge" in told
     assert "Strict gives the badge only to members who sign in with Test ID and have it" in told
-    assert elapsed < 3.0
 
 
 async def test_assurance_claim_earns_the_identity_level_everywhere(
