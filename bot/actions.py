@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from bot.model import (
     ChannelRef,
+    Choice,
     CommunityRef,
     MemberRef,
     MessageRef,
@@ -116,10 +117,12 @@ class NotifyAdmins:
 @dataclass(frozen=True, slots=True)
 class NotifyModerators:
     """Tell a community's moderators (their moderators' room or channel; the admins' log when
-    none is configured). Private reasons may travel this way: it never goes to a public room."""
+    none is configured). Private reasons may travel this way: it never goes to a public room.
+    `choices`: answers a moderator can give in one step (buttons on Discord)."""
 
     community: CommunityRef
     text: str
+    choices: tuple[Choice, ...] = ()
 
 
 Action = (

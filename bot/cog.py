@@ -46,14 +46,21 @@ def command(
     help: str,
     access: Access = Access.MEMBER,
     direct_ok: bool = False,
+    message_menu: str | None = None,
 ) -> Callable[[F], F]:
     """Mark a cog method as the handler of a command. Its parameters after `ctx` are the
     command's, declared once in the signature (see `bot.params`); a signature that cannot be a
-    command's raises TypeError when the class is defined."""
+    command's raises TypeError when the class is defined. `message_menu`: the label of an entry
+    on a message's own menu that runs the command about that message, where the network has one."""
 
     def mark(func: F) -> F:
         func.__verifybot_command__ = CommandSpec(  # type: ignore[attr-defined]
-            name=name, help=help, params=params_of(func), access=access, direct_ok=direct_ok
+            name=name,
+            help=help,
+            params=params_of(func),
+            access=access,
+            direct_ok=direct_ok,
+            message_menu=message_menu,
         )
         return func
 

@@ -110,7 +110,9 @@ def bind_arguments(
             is_last = index == len(spec.params) - 1
             if param.kind is ParamKind.TEXT and is_last:
                 raw, words = " ".join(words), []
-            elif _is_optional_choice_mismatch(param, words[0], spec, index):
+            elif _is_optional_choice_mismatch(param, words[0], spec, index) or (
+                _is_optional_member_mismatch(param, words[0], spec, index, adapter)
+            ):
                 raw = None
             elif param.kind is ParamKind.CHANNEL:
                 raw, words = _channel_words(words, spec, index)
@@ -137,6 +139,19 @@ def _is_optional_choice_mismatch(
     if following.kind is ParamKind.CHOICE and word.lower() in following.choices:
         return param.kind is not ParamKind.CHOICE or word.lower() not in param.choices
     return False
+
+
+def _is_optional_member_mismatch(
+    param: ParamSpec, word: str, spec: CommandSpec, index: int, adapter: ChatAdapter
+) -> bool:
+    """An optional member that the word is not (`!report spam this is spam`, as a reply) is
+    skipped, so the words go on to the parameters after it."""
+    return (
+        param.kind is ParamKind.MEMBER
+        and not param.required
+        and index + 1 < len(spec.params)
+        and adapter.parse_member(word) is None
+    )
 
 
 def _channel_words(words: list[str], spec: CommandSpec, index: int) -> tuple[str, list[str]]:

@@ -218,7 +218,8 @@ class BotCore:
         try:
             values = bind_arguments(spec, invocation, adapter)
             answer = functools.partial(self._answer, adapter, invocation)
-            await handler(CommandContext(invocation, spec, answer), **values)
+            answer_file = functools.partial(self._answer_file, adapter, invocation)
+            await handler(CommandContext(invocation, spec, answer, answer_file), **values)
         except CommandError as exc:
             await self._reply(adapter, invocation, str(exc))
         except Exception:
@@ -237,6 +238,11 @@ class BotCore:
         self, adapter: ChatAdapter, invocation: CommandInvocation, text: str, private: bool
     ) -> None:
         await self._guard("respond", adapter.respond(invocation, text, private=private))
+
+    async def _answer_file(
+        self, adapter: ChatAdapter, invocation: CommandInvocation, text: str, name: str, data: bytes
+    ) -> None:
+        await self._guard("respond with a file", adapter.respond_file(invocation, text, name, data))
 
     # --- facts for decisions ------------------------------------------------------------------
 

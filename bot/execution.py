@@ -181,9 +181,9 @@ class ActionRunner:
         adapter = self._adapter(action.community.network)
         room = self.moderator_channel(action.community)
         if room is not None:
-            await adapter.post(room, action.text)
+            await adapter.post(room, action.text, choices=action.choices)
         else:
-            await adapter.notify_admins(action.community, action.text)
+            await adapter.notify_admins(action.community, action.text, choices=action.choices)
 
     def moderator_channel(self, community: CommunityRef) -> ChannelRef | None:
         """Where the community's moderators work together (config `moderator_channel`)."""

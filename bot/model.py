@@ -227,6 +227,9 @@ class CommandSpec:
     params: tuple[ParamSpec, ...] = ()
     access: Access = Access.MEMBER
     direct_ok: bool = False  # may be run in a direct-message room, outside any community
+    # the label of an entry on a message's own menu (Discord's "Apps" menu) that runs this
+    # command about that message; on Matrix the command is sent as a reply instead
+    message_menu: str | None = None
 
     def usage(self, prefix: str = "") -> str:
         parts = [f"{prefix}{self.name}"]
@@ -243,6 +246,9 @@ class CommandInvocation:
     `args` holds named values (Discord options) and `positional` raw words (Matrix text); the core
     maps both onto the command's parameters so validation is the same on every network.
     `reply_handle` is opaque to everyone but the adapter (an interaction, a room id).
+    `about` is the message the command points at (on Matrix the message it replies to, on
+    Discord the message a context-menu entry was used on), with its author and the start of its
+    text when the adapter could still see them (None: deleted, or out of sight).
     """
 
     name: str
@@ -253,6 +259,23 @@ class CommandInvocation:
     positional: tuple[str, ...] = ()
     reply_handle: Any = None
     event_id: str | None = None
+    about: MessageRef | None = None
+    about_author: MemberRef | None = None
+    about_text: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Choice:
+    """A one-step answer offered with a notice: a button on Discord, a command to copy on
+    Matrix. Taking it runs `command` with `words`, as the person who took it (access checked as
+    for any command)."""
+
+    label: str
+    command: str
+    words: tuple[str, ...] = ()
+
+    def typed(self, prefix: str) -> str:
+        return " ".join([f"{prefix}{self.command}", *self.words])
 
 
 @dataclass(frozen=True, slots=True)
@@ -262,12 +285,19 @@ class CommandContext:
     invocation: CommandInvocation
     spec: CommandSpec
     answer: Answer | None = field(default=None, compare=False, repr=False)
+    answer_file: FileAnswer | None = field(default=None, compare=False, repr=False)
 
     async def respond(self, text: str, *, private: bool = True) -> None:
         """Answer the person: privately (ephemeral, or their direct chat) unless told not to."""
         if self.answer is None:
             raise RuntimeError("this command context was made without a way to answer")
         await self.answer(text, private)
+
+    async def respond_file(self, text: str, filename: str, data: bytes) -> None:
+        """Hand the person a file, privately (their copy of their data)."""
+        if self.answer_file is None:
+            raise RuntimeError("this command context was made without a way to send a file")
+        await self.answer_file(text, filename, data)
 
     @property
     def member(self) -> MemberRef:
@@ -291,6 +321,7 @@ class CommandContext:
 
 
 Answer: TypeAlias = Callable[[str, bool], Awaitable[None]]
+FileAnswer: TypeAlias = Callable[[str, str, bytes], Awaitable[None]]
 
 
 class CommandError(Exception):

@@ -11,6 +11,7 @@ from bot.adapters.base import AdapterError, Capabilities, EventSink
 from bot.model import (
     Actor,
     ChannelRef,
+    Choice,
     CommandInvocation,
     CommandSpec,
     CommunityRef,
@@ -32,6 +33,8 @@ class RecordingAdapter:
     calls: list[tuple[str, Any]] = field(default_factory=list)
     replies: list[tuple[CommandInvocation, str, bool]] = field(default_factory=list)
     directs: list[tuple[MemberRef, str]] = field(default_factory=list)
+    files: list[tuple[CommandInvocation, str, str, bytes]] = field(default_factory=list)
+    choices: list[tuple[str, tuple[Choice, ...]]] = field(default_factory=list)  # text -> offered
     fail_badges: bool = False
     names: dict[str, str] = field(default_factory=dict)  # community or channel id -> name
     sink: EventSink | None = None
@@ -67,11 +70,25 @@ class RecordingAdapter:
     async def send_direct(self, member: MemberRef, text: str) -> None:
         self.directs.append((member, text))
 
-    async def post(self, channel: ChannelRef, text: str) -> None:
-        self.calls.append(("post", (channel, text)))
+    async def respond_file(
+        self, invocation: CommandInvocation, text: str, filename: str, data: bytes
+    ) -> None:
+        self.files.append((invocation, text, filename, data))
 
-    async def notify_admins(self, community: CommunityRef, text: str) -> None:
+    async def post(self, channel: ChannelRef, text: str, *, choices: Sequence[Choice] = ()) -> None:
+        self.calls.append(("post", (channel, text)))
+        if choices:
+            self.choices.append((text, tuple(choices)))
+
+    async def notify_admins(
+        self, community: CommunityRef, text: str, *, choices: Sequence[Choice] = ()
+    ) -> None:
         self.calls.append(("notify_admins", (community, text)))
+        if choices:
+            self.choices.append((text, tuple(choices)))
+
+    def message_link(self, message: MessageRef) -> str:
+        return f"https://chat.example/{message.channel.id}/{message.id}"
 
     async def remove_message(self, message: MessageRef, reason: str) -> None:
         self.calls.append(("remove_message", (message, reason)))
@@ -124,6 +141,9 @@ class RecordingAdapter:
         community: CommunityRef | None,
         role: Role = Role.MEMBER,
         event_id: str | None = None,
+        about: MessageRef | None = None,
+        about_author: MemberRef | None = None,
+        about_text: str | None = None,
     ) -> CommandInvocation:
         channel = ChannelRef(community, "!general") if community else None
         return CommandInvocation(
@@ -133,6 +153,9 @@ class RecordingAdapter:
             invoker=Actor(member, role),
             positional=words,
             event_id=event_id,
+            about=about,
+            about_author=about_author,
+            about_text=about_text,
         )
 
     def last_reply(self) -> str:

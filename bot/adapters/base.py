@@ -13,6 +13,7 @@ from typing import Protocol, runtime_checkable
 
 from bot.model import (
     ChannelRef,
+    Choice,
     CommandInvocation,
     CommandSpec,
     CommunityRef,
@@ -117,12 +118,27 @@ class ChatAdapter(Protocol):
         """Answer a command: ephemerally or in a direct-message room when `private`."""
         ...
 
+    async def respond_file(
+        self, invocation: CommandInvocation, text: str, filename: str, data: bytes
+    ) -> None:
+        """Hand the invoker a file, privately (ephemeral, or their direct-message room)."""
+        ...
+
     async def send_direct(self, member: MemberRef, text: str) -> None: ...
 
-    async def post(self, channel: ChannelRef, text: str) -> None: ...
+    async def post(self, channel: ChannelRef, text: str, *, choices: Sequence[Choice] = ()) -> None:
+        """Post in a channel; `choices` as buttons where the network has them, else as the
+        commands to send."""
+        ...
 
-    async def notify_admins(self, community: CommunityRef, text: str) -> None:
+    async def notify_admins(
+        self, community: CommunityRef, text: str, *, choices: Sequence[Choice] = ()
+    ) -> None:
         """Tell a community's admins something they must act on (the log channel/room)."""
+        ...
+
+    def message_link(self, message: MessageRef) -> str:
+        """A link that opens the message in people's clients (no request is made)."""
         ...
 
     async def remove_message(self, message: MessageRef, reason: str) -> None: ...
