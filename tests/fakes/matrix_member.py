@@ -7,6 +7,7 @@ under test uses. Everything here talks to the test homeserver on 127.0.0.1 only.
 
 from __future__ import annotations
 
+import html
 import json
 import time
 from collections.abc import Callable
@@ -206,6 +207,40 @@ class MatrixMember:
             room_id, body, **{"m.relates_to": {"m.in_reply_to": {"event_id": to_event_id}}}
         )
 
+    async def reply_quoting(self, room_id: str, to: SyncedEvent | JsonDict, body: str) -> str:
+        """A reply as Element sent them until 2024 (and many clients still do): the replied-to
+        message quoted in front of `body` (`> <@sender> line` in the body, `<mx-reply>` with a
+        pill in the HTML), which the bot must not read as part of what this member wrote."""
+        event = to.event if isinstance(to, SyncedEvent) else to
+        room = quote(room_id, safe="!")
+        event_id, sender = str(event["event_id"]), str(event["sender"])
+        quoted = str(event.get("content", {}).get("body", "")).split("\n")
+        fallback = "\n".join([f"> <{sender}> {quoted[0]}", *(f"> {line}" for line in quoted[1:])])
+        html_quote = "<br>".join(html.escape(line) for line in quoted)
+        formatted = (
+            f'<mx-reply><blockquote><a href="https://matrix.to/#/{room}/{quote(event_id)}">'
+            f'In reply to</a> <a href="https://matrix.to/#/{sender}">{sender}</a><br>'
+            f"{html_quote}</blockquote></mx-reply>{html.escape(body)}"
+        )
+        return await self.send_text(
+            room_id,
+            f"{fallback}\n\n{body}",
+            format="org.matrix.custom.html",
+            formatted_body=formatted,
+            **{"m.relates_to": {"m.in_reply_to": {"event_id": event_id}}},
+        )
+
+    async def edit(self, room_id: str, event_id: str, body: str) -> str:
+        """Change what an earlier message of this member says (an `m.replace` edit)."""
+        return await self.send_text(
+            room_id,
+            f"* {body}",
+            **{
+                "m.new_content": {"msgtype": "m.text", "body": body},
+                "m.relates_to": {"rel_type": "m.replace", "event_id": event_id},
+            },
+        )
+
     async def mention(self, room_id: str, user_id: str, body: str, *, pill: bool = False) -> str:
         """Mention with m.mentions, or (pill=True) only with an HTML pill, as older clients do."""
         if pill:
@@ -237,6 +272,15 @@ class MatrixMember:
         path = f"/rooms/{quote(room_id)}/redact/{quote(event_id)}/{self._next_txn()}"
         body = {"reason": reason} if reason else {}
         return str((await self.request("PUT", path, body))["event_id"])
+
+    async def download(self, mxc: str) -> bytes:
+        """A file's bytes from the media repository, as a client fetches it (authenticated)."""
+        server, media_id = mxc.removeprefix("mxc://").split("/", 1)
+        url = f"{self.server.base_url}/_matrix/client/v1/media/download/{server}/{media_id}"
+        async with self._session().get(url, timeout=aiohttp.ClientTimeout(total=30)) as answer:
+            if answer.status != 200:
+                raise MatrixError(answer.status, await answer.json(content_type=None))
+            return await answer.read()
 
     async def get_event(self, room_id: str, event_id: str) -> JsonDict:
         return await self.request("GET", f"/rooms/{quote(room_id)}/event/{quote(event_id)}")

@@ -5,8 +5,9 @@ This file wires the parts and answers the core; each part is a module named for 
 * inbound: `sync.py` long-polls and takes each response in; `inbound.py` reads each timeline
   event into a work item (`work.py`); `queue.py` keeps each room's items in order, off the sync
   loop; `dispatch.py` hands each item to the core or to the part that acts on it;
-* outbound: `outbound.py` (notices, direct rooms, admins, redactions), `commands.py` (where
-  answers go), `badges.py` (badge level and Verified space), `policies.py` (room policy, pins);
+* outbound: `outbound.py` (notices, direct rooms, admins, redactions), `files.py` (a file for
+  a member), `commands.py` (where answers go; a command sent as a reply points at a message),
+  `badges.py` (badge level and Verified space), `policies.py` (room policy, pins);
 * keeping up: `directory.py` (rooms, communities, standing), `joins.py` (rooms to join,
   invitations), `room_checks.py` (what admins must fix, told once).
 
@@ -24,6 +25,7 @@ import aiohttp
 import nio
 
 from bot.adapters.base import AdapterError, AdapterState, Capabilities, EventSink
+from bot.adapters.matrix import notices
 from bot.adapters.matrix import translate as tr
 from bot.adapters.matrix.authors import Authors
 from bot.adapters.matrix.badges import Badges
@@ -44,6 +46,7 @@ from bot.adapters.matrix.work import WorkItem
 from bot.config import Config, MatrixSettings
 from bot.model import (
     ChannelRef,
+    Choice,
     CommandInvocation,
     CommandSpec,
     CommunityRef,
@@ -200,6 +203,11 @@ class MatrixAdapter:
         ]
         return ChannelRef(community, matches[0]) if len(matches) == 1 else None
 
+    def own_account(self) -> MemberRef | None:
+        """The bot's account (matrix.user_id, checked at login); None before it logs in."""
+        logged_in = self._client is not None and bool(self._client.logged_in)
+        return MemberRef("matrix", self.user_id) if logged_in else None
+
     def display(self, member: MemberRef) -> str:
         return member.id
 
@@ -219,15 +227,31 @@ class MatrixAdapter:
     ) -> None:
         await self._commands.respond(invocation, text, private=private)
 
+    async def respond_file(
+        self, invocation: CommandInvocation, text: str, filename: str, data: bytes
+    ) -> None:
+        """An `m.file` in the invoker's direct room; a refused upload is told in words."""
+        await self._commands.respond_file(invocation, text, filename, data)
+
     async def send_direct(self, member: MemberRef, text: str) -> None:
         await self._outbound.send_direct(member.id, text)
 
-    async def post(self, channel: ChannelRef, text: str) -> None:
-        await self._outbound.send_notice(channel.id, text)
+    async def post(self, channel: ChannelRef, text: str, *, choices: Sequence[Choice] = ()) -> None:
+        """Choices are written as the commands to send (no buttons on Matrix)."""
+        await self._outbound.send_notice(channel.id, self._with_choices(text, choices))
 
-    async def notify_admins(self, community: CommunityRef, text: str) -> None:
+    async def notify_admins(
+        self, community: CommunityRef, text: str, *, choices: Sequence[Choice] = ()
+    ) -> None:
         """The community's log room if configured; otherwise a DM to its top admins."""
-        await self._outbound.notify_admins(community, text)
+        await self._outbound.notify_admins(community, self._with_choices(text, choices))
+
+    def _with_choices(self, text: str, choices: Sequence[Choice]) -> str:
+        return notices.with_choices(text, choices, self.settings.command_prefix)
+
+    def message_link(self, message: MessageRef) -> str:
+        """A matrix.to link to the event (no request is made)."""
+        return notices.message_link(message.channel.id, message.id)
 
     # --- ChatAdapter: moderation, badge, policy -----------------------------------------------
 

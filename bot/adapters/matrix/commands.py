@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 from bot.adapters.matrix.connection import ClientSource, error_text, is_error
 from bot.adapters.matrix.directory import RoomDirectory
+from bot.adapters.matrix.files import FileRefused, not_sent
 from bot.adapters.matrix.outbound import Outbound
 from bot.adapters.matrix.translate import ParsedCommand
 from bot.adapters.matrix.work import IncomingDirectCommand
@@ -32,8 +33,8 @@ from bot.model import (
     ChannelRef,
     CommandInvocation,
     CommandSpec,
-    CommunityRef,
     MemberRef,
+    MessageRef,
     Role,
 )
 
@@ -82,8 +83,15 @@ class Commands:
     # --- invocations, by where the command was typed ------------------------------------------
 
     def in_community_room(
-        self, command: ParsedCommand, invoker: Actor, channel: ChannelRef, event_id: str
+        self,
+        command: ParsedCommand,
+        invoker: Actor,
+        channel: ChannelRef,
+        event_id: str,
+        *,
+        about: MessageRef | None = None,
     ) -> CommandInvocation:
+        """`about`: the message the command replies to (its author and text come later)."""
         return CommandInvocation(
             name=command.name,
             community=channel.community,
@@ -92,21 +100,29 @@ class Commands:
             positional=command.positional,
             reply_handle=ReplyHandle(channel.id, event_id, direct=False),
             event_id=event_id,
+            about=about,
         )
 
     def in_management_room(
-        self, command: ParsedCommand, room_id: str, community_id: str, sender: str, event_id: str
+        self,
+        command: ParsedCommand,
+        channel: ChannelRef,
+        sender: str,
+        event_id: str,
+        *,
+        about: MessageRef | None = None,
     ) -> CommandInvocation:
         """The typist's standing is the higher of the community's and this room's."""
-        community = CommunityRef("matrix", community_id)
+        community = channel.community
         return CommandInvocation(
             name=command.name,
             community=community,
-            channel=ChannelRef(community, room_id),
-            invoker=self._directory.actor(sender, room_id, community),
+            channel=channel,
+            invoker=self._directory.actor(sender, channel.id, community),
             positional=command.positional,
-            reply_handle=ReplyHandle(room_id, event_id, direct=False, management=True),
+            reply_handle=ReplyHandle(channel.id, event_id, direct=False, management=True),
             event_id=event_id,
+            about=about,
         )
 
     def in_direct_room(self, typed: IncomingDirectCommand) -> CommandInvocation:
@@ -129,9 +145,11 @@ class Commands:
 
     async def answered_in_room(self, invocation: CommandInvocation) -> None:
         """Take a member's command out of a community room once it is answered (admin setting
-        `redact_commands`), so `!verify` does not tell the room who is verifying."""
+        `redact_commands`), so `!verify` does not tell the room who is verifying. A command
+        about a message (`!report`, sent as a reply to it) always goes: on Discord it is a menu
+        entry no one else sees used, and the room must not learn who reported whom."""
         handle = invocation.reply_handle
-        if not self._directory.settings.redact_commands or not isinstance(handle, ReplyHandle):
+        if not self._taken_out(invocation) or not isinstance(handle, ReplyHandle):
             return
         answer = await self._client().room_redact(
             handle.room_id, handle.event_id, reason="a command to the bot, answered privately"
@@ -149,18 +167,48 @@ class Commands:
             await self._outbound.send_notice(handle.room_id, text, reply_to=handle.event_id)
             return
         await self._outbound.send_direct(invocation.invoker.member.id, text)
-        if isinstance(handle, ReplyHandle) and not handle.management:
-            await self._point_to_dm_once(handle, invocation.invoker.member)
+        await self._point_to_dm_once(invocation)
+
+    async def respond_file(
+        self, invocation: CommandInvocation, text: str, filename: str, data: bytes
+    ) -> None:
+        """The file and `text` in the invoker's direct room (where private answers go); if the
+        homeserver does not take the file, the member reads why there instead."""
+        handle = invocation.reply_handle
+        direct = isinstance(handle, ReplyHandle) and handle.direct
+        member = invocation.invoker.member
+        room_id = handle.room_id if direct else await self._outbound.dm_room(member.id)
+        reply_to = handle.event_id if direct else None
+        try:
+            await self._outbound.send_file(room_id, filename, data)
+        except FileRefused as refused:
+            await self._outbound.send_notice(
+                room_id, not_sent(filename, str(refused)), reply_to=reply_to
+            )
+        else:
+            await self._outbound.send_notice(room_id, text, reply_to=reply_to)
+        await self._point_to_dm_once(invocation)
 
     def _for_moderators(self, invocation: CommandInvocation) -> bool:
         spec = self._specs.get(invocation.name)
         return spec is not None and spec.access >= Access.MODERATOR
 
-    async def _point_to_dm_once(self, handle: ReplyHandle, member: MemberRef) -> None:
+    def _taken_out(self, invocation: CommandInvocation) -> bool:
+        """Whether the command leaves its room once answered (see `answered_in_room`)."""
+        spec = self._specs.get(invocation.name)
+        return self._directory.settings.redact_commands or (
+            spec is not None and spec.message_menu is not None
+        )
+
+    async def _point_to_dm_once(self, invocation: CommandInvocation) -> None:
         """The first time a member's command in a room is answered by direct message, say so
-        in the room (no ping), so they know where to look. Not when commands are redacted:
-        then the room should not learn who asked."""
-        if self._directory.settings.redact_commands or member.id in self._pointed:
+        in the room (no ping), so they know where to look. Not when the command leaves the
+        room: then the room should not learn who asked."""
+        handle = invocation.reply_handle
+        member = invocation.invoker.member
+        if not isinstance(handle, ReplyHandle) or handle.direct or handle.management:
+            return
+        if self._taken_out(invocation) or member.id in self._pointed:
             return
         self._pointed.add(member.id)
         if len(self._pointed) > _POINTED_LIMIT:

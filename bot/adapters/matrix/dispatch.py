@@ -11,7 +11,7 @@ import dataclasses
 from typing import assert_never
 
 from bot.adapters.base import AdapterError, ChatAdapter, EventSink
-from bot.adapters.matrix.authors import Authors
+from bot.adapters.matrix.authors import Authors, Replied
 from bot.adapters.matrix.badges import Badges
 from bot.adapters.matrix.commands import Commands
 from bot.adapters.matrix.directory import RoomDirectory
@@ -65,7 +65,8 @@ class Dispatcher:
                 reaction = dataclasses.replace(item.reaction, message_author=_member(author))
                 await self._event(reaction)
             case IncomingCommand():
-                await self._command(item.invocation)
+                invocation, _ = await self._about(item.invocation)
+                await self._command(invocation)
             case IncomingDirectCommand():
                 await self._commands.known()  # before the community is chosen, as at start
                 await self._sink_or_fail().handle_command(
@@ -90,15 +91,38 @@ class Dispatcher:
         """The message (with whom it replies to and whose thread it is in) goes to the core;
         if it is also a command, the command follows, then leaves the room if admins ask."""
         room_id = item.queue
-        reply_author = await self._authors.of(room_id, item.reply_to) if item.reply_to else None
+        command, replied = item.command, None
+        if command is not None:
+            command, replied = await self._about(command)
+        if replied is not None:  # the same one fetch told the replied-to author
+            reply_author = replied.sender
+        else:
+            reply_author = await self._authors.of(room_id, item.reply_to) if item.reply_to else None
         starter = await self._authors.of(room_id, item.thread_root) if item.thread_root else None
         posted = dataclasses.replace(
             item.posted, reply_to_author=_member(reply_author), thread_starter=_member(starter)
         )
         await self._event(posted)
-        if item.command is not None:
-            await self._command(item.command)
-            await self._commands.answered_in_room(item.command)
+        if command is not None:
+            await self._command(command)
+            await self._commands.answered_in_room(command)
+
+    async def _about(
+        self, invocation: CommandInvocation
+    ) -> tuple[CommandInvocation, Replied | None]:
+        """A command sent as a reply, with the replied-to message's author and the start of
+        its text (one fetch); a message that is gone leaves both None, `about` still set."""
+        if invocation.about is None:
+            return invocation, None
+        about = invocation.about
+        replied = await self._authors.seen(about.channel.id, about.id)
+        seen = not replied.gone
+        filled = dataclasses.replace(
+            invocation,
+            about_author=_member(replied.sender) if seen else None,
+            about_text=replied.text if seen else None,
+        )
+        return filled, replied
 
     async def _room_added(self, item: RoomAdded) -> None:
         """A room the bot is newly in: checked, announced to the core, and for a space, its

@@ -112,6 +112,7 @@ class InboundReader:
         actor = self._directory.actor(str(event["sender"]), room_id, community)
         channel = ChannelRef(community, room_id)
         command = None if edited else tr.parse_command(text, self._prefix)
+        reply_to = tr.reply_target(raw)
         posted = MessagePosted(
             message=MessageRef(channel, event_id),
             sender=actor,
@@ -124,10 +125,12 @@ class InboundReader:
         )
         return IncomingMessage(
             posted=posted,
-            reply_to=tr.reply_target(raw),
+            reply_to=reply_to,
             thread_root=tr.thread_root(raw),
             command=(
-                self._commands.in_community_room(command, actor, channel, event_id)
+                self._commands.in_community_room(
+                    command, actor, channel, event_id, about=_about(channel, reply_to)
+                )
                 if command is not None
                 else None
             ),
@@ -148,8 +151,13 @@ class InboundReader:
         command = self._command_in(event)
         if command is None:
             return None
+        channel = ChannelRef(CommunityRef("matrix", community_id), room_id)
         invocation = self._commands.in_management_room(
-            command, room_id, community_id, str(event["sender"]), str(event["event_id"])
+            command,
+            channel,
+            str(event["sender"]),
+            str(event["event_id"]),
+            about=_about(channel, tr.reply_target(_content(event))),
         )
         return IncomingCommand(invocation, room_id)
 
@@ -210,6 +218,12 @@ class InboundReader:
                 return room_added(self._directory, child)  # a room of ours joins the space
             return JoinChild(room_id, child)
         return None
+
+
+def _about(channel: ChannelRef, reply_to: str | None) -> MessageRef | None:
+    """A command sent as a reply points at the message it replies to (its author and text are
+    looked up when the command is handled, off the sync loop)."""
+    return MessageRef(channel, reply_to) if reply_to is not None else None
 
 
 def _content(event: JsonDict) -> JsonDict:

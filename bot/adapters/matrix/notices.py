@@ -2,7 +2,26 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from urllib.parse import quote
+
 from bot.adapters.matrix.rooms import POWER_LEVELS_LIMIT, Need, RoomFacts
+from bot.model import Choice
+
+
+def with_choices(text: str, choices: Sequence[Choice], prefix: str) -> str:
+    """Matrix has no buttons: each one-step answer is written as the command to send, with
+    what it means, one a line, so a moderator can copy one into the room."""
+    if not choices:
+        return text
+    lines = [f"{choice.typed(prefix)} — {choice.label}" for choice in choices]
+    return "\n".join([text, "To answer, send one of:", *lines])
+
+
+def message_link(room_id: str, event_id: str) -> str:
+    """A matrix.to link to one event, its ids percent-encoded as the spec's examples are
+    (`!room%3Aserver/%24event`), so `:`, `/` or `?` in an id cannot cut the link short."""
+    return f"https://matrix.to/#/{quote(room_id, safe='!')}/{quote(event_id, safe='')}"
 
 
 def room_label(facts: RoomFacts) -> str:

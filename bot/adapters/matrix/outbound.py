@@ -12,6 +12,7 @@ import asyncio
 import nio
 
 from bot.adapters.base import AdapterError, AdapterState
+from bot.adapters.matrix import files
 from bot.adapters.matrix.connection import ClientSource, JsonDict, error_text, is_error
 from bot.adapters.matrix.directory import RoomDirectory
 from bot.model import CommunityRef
@@ -29,6 +30,15 @@ class Outbound:
         content: JsonDict = {"msgtype": "m.notice", "body": text, "m.mentions": {}}
         if reply_to is not None:
             content["m.relates_to"] = {"m.in_reply_to": {"event_id": reply_to}}
+        return await self.send_message(room_id, content)
+
+    async def send_file(self, room_id: str, filename: str, data: bytes) -> str:
+        """Upload `data` and post it as an `m.file`; raises `FileRefused` (in words for the
+        member) when the homeserver does not take it."""
+        url = await files.upload(self._client, filename, data)
+        return await self.send_message(room_id, files.file_content(filename, url, len(data)))
+
+    async def send_message(self, room_id: str, content: JsonDict) -> str:
         answer = await self._client().room_send(room_id, "m.room.message", content)
         if is_error(answer):
             raise AdapterError(f"could not post in {room_id}: {error_text(answer)}")
@@ -38,7 +48,8 @@ class Outbound:
         await self.send_notice(await self.dm_room(user_id), text)
 
     async def notify_admins(self, community: CommunityRef, text: str) -> None:
-        """The community's log room if configured; otherwise a DM to its top admins."""
+        """The community's log room if configured; otherwise a DM to its top admins (commands
+        offered in `text` work in both: each is a management room)."""
         directory = self._directory
         settings = directory.settings_for(community.id)
         if settings is not None and settings.log_channel:

@@ -19,6 +19,7 @@ from bot.adapters.links import SCHEME_LINK, WWW_LINK
 JsonDict = dict[str, Any]
 
 ATTACHMENT_MSGTYPES = frozenset({"m.image", "m.file", "m.video", "m.audio"})
+ABOUT_TEXT_LIMIT = 1_000  # of a message a command points at, what moderators are shown
 
 # Member text is read in time linear in its length (one message must never stall the sync loop):
 # every pattern below is anchored, or has no two quantifiers that can pass the same characters
@@ -153,6 +154,26 @@ def reply_target(content: JsonDict) -> str | None:
         return None
     target = _dict(relates.get("m.in_reply_to")).get("event_id")
     return target if isinstance(target, str) else None
+
+
+def is_redacted(event: JsonDict) -> bool:
+    """Redacted: the server says so, or left the event nothing to say."""
+    return "redacted_because" in _dict(event.get("unsigned")) or not _dict(event.get("content"))
+
+
+def shown_text(event: JsonDict) -> str | None:
+    """What people now see of a message a command points at (its latest edit, if the server
+    bundled one), as plain text up to ABOUT_TEXT_LIMIT; None once it is redacted or says
+    nothing."""
+    if is_redacted(event):
+        return None
+    unsigned = _dict(event.get("unsigned"))
+    content = _dict(event.get("content"))
+    edit = _dict(_dict(unsigned.get("m.relations")).get("m.replace"))
+    newest = _dict(edit.get("content")).get("m.new_content")
+    if isinstance(newest, dict) and edit.get("sender") == event.get("sender"):
+        content = newest  # only the author's own edit counts (the spec's rule for edits)
+    return plain_text(content)[:ABOUT_TEXT_LIMIT] or None
 
 
 def thread_root(content: JsonDict) -> str | None:
