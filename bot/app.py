@@ -17,10 +17,13 @@ from bot.storage.repo import Store
 from bot.verification.service import VerificationService
 from bot.web.app import WebServer, create_app
 from cogs.admin import Admin
+from cogs.audit import AuditTrailCommands
 from cogs.badges import Badges
 from cogs.filters import Filters
 from cogs.help import Help
 from cogs.housekeeping import Housekeeping
+from cogs.reports import Reports
+from cogs.rights import DataRights
 from cogs.verification import Verification
 
 log = logging.getLogger(__name__)
@@ -37,7 +40,8 @@ def build_cogs(core: BotCore) -> tuple[list[Cog], VerificationService | None]:
     service = VerificationService.maybe(core, refresh_badges=badges.refresh)
     # Verification before Badges: on a join, the identity limit is settled before a badge shows
     cogs: list[Cog] = [Help(core), Verification(core, service), badges]
-    return [*cogs, Filters(core), Admin(core), Housekeeping(core)], service
+    features = [Filters(core), Reports(core), AuditTrailCommands(core), DataRights(core)]
+    return [*cogs, *features, Admin(core), Housekeeping(core)], service
 
 
 def build_adapters(config: Config, core: BotCore) -> list[ChatAdapter]:

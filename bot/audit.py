@@ -1,15 +1,21 @@
-"""The audit trail, written off the hot path.
+"""The audit trail: people's decisions written before anyone is answered, the bot's own
+routine actions written in batches off the hot path.
 
-Audit rows record what the bot did (or, in a dry run, would have done). Nobody is owed them before
-the action happens, so they are queued and written in batches by one background writer: the
+A moderator's or admin's decision (revoke, approve, resolve a report, a policy) and a member's own
+(verify, forget) go through `write`: the row is in the database before the person is told it is
+done. What the bot does by itself, many times a second in a raid (hold, remove, notify, badge
+changes), goes through `record`: queued and written in batches by one background writer, so the
 removal of an unwanted message waits for the held item (which the member is owed), not for its
-audit row. The queue is bounded, so a slow database slows producers instead of growing memory.
+audit row. The queue is bounded, so a slow database slows producers instead of growing memory; a
+crash can lose the rows of the last moments' routine actions, never a decision or what it did.
+After either, `mirror` (when set) may copy the rows to a community's audit channel.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable, Sequence
 from contextlib import suppress
 
 from bot.storage.records import AuditDraft
@@ -17,11 +23,13 @@ from bot.storage.repo import Store
 
 log = logging.getLogger(__name__)
 BATCH = 500
+Mirror = Callable[[Sequence[AuditDraft]], Awaitable[None]]
 
 
 class AuditTrail:
-    def __init__(self, store: Store, capacity: int = 10_000) -> None:
+    def __init__(self, store: Store, capacity: int = 10_000, mirror: Mirror | None = None) -> None:
         self.store = store
+        self.mirror = mirror
         self._queue: asyncio.Queue[AuditDraft] = asyncio.Queue(capacity)
         self._writer: asyncio.Task[None] | None = None
         self.high_water = 0
@@ -30,6 +38,13 @@ class AuditTrail:
     def start(self) -> None:
         if self._writer is None:
             self._writer = asyncio.create_task(self._write_forever(), name="audit writer")
+
+    async def write(self, draft: AuditDraft) -> None:
+        """Write one entry now: a person's decision is recorded before they are answered (an
+        error here reaches the caller, who must not claim it is done)."""
+        await self.store.audit_many([draft])
+        self.written += 1
+        await self._mirror([draft])
 
     async def record(self, draft: AuditDraft) -> None:
         if self._writer is None:  # not started (a one-off tool or a test): write at once
@@ -68,3 +83,13 @@ class AuditTrail:
             self.written += len(batch)
         except Exception:
             log.exception("could not write %d audit entries; they are lost", len(batch))
+            return
+        await self._mirror(batch)
+
+    async def _mirror(self, drafts: Sequence[AuditDraft]) -> None:
+        if self.mirror is None:
+            return
+        try:
+            await self.mirror(drafts)
+        except Exception:  # the rows are stored; a copy that did not arrive is only logged
+            log.exception("could not copy %d audit entries to an audit channel", len(drafts))

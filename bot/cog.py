@@ -16,6 +16,7 @@ from typing import Any, ClassVar, Protocol, TypeVar
 
 from bot.actions import Action
 from bot.adapters.base import ChatAdapter
+from bot.audit import AuditTrail
 from bot.config import Config
 from bot.metrics import Metrics
 from bot.model import (
@@ -86,6 +87,7 @@ class CoreView(Protocol):
     metrics: Metrics
     clock: Callable[[], datetime]
     dry_run: bool
+    audit: AuditTrail
 
     @property
     def adapters(self) -> Mapping[Network, ChatAdapter]: ...
@@ -111,6 +113,10 @@ class CoreView(Protocol):
     def spawn(self, coro: Coroutine[Any, Any, Any], name: str) -> asyncio.Task[Any]: ...
 
     def command_specs(self) -> list[CommandSpec]: ...
+
+    async def export_member(self, member: MemberRef) -> dict[str, Any]: ...
+
+    async def erase_member(self, member: MemberRef) -> int: ...
 
 
 class Cog:

@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 from bot import actions as act
 from bot.adapters.base import AdapterError, ChatAdapter
 from bot.audit import AuditTrail
+from bot.audit_mirror import AuditMirror
 from bot.cog import Cog, CommandHandler, Listener
 from bot.commands import bind_arguments
 from bot.config import Config
@@ -38,15 +39,16 @@ from bot.model import (
     Role,
 )
 from bot.policy import PolicySettings, PolicySources, is_verified, verified_here
-from bot.storage import ADAPTER_STATE, AUDIT, REPORTS, Aggregate
+from bot.storage import ADAPTER_STATE, AUDIT, BUDGETS, Aggregate
 from bot.storage.cache import ReadCache
 from bot.storage.repo import Store
 
 log = logging.getLogger(__name__)
 CogT = TypeVar("CogT", bound=Cog)
 Clock = Callable[[], datetime]
-# what the core itself keeps: the audit trail, reports, adapters' durable state
-CORE_STORES: tuple[Aggregate, ...] = (AUDIT, REPORTS, ADAPTER_STATE)
+# what the core itself keeps: the audit trail, allowances every feature may spend (codes mailed,
+# reports filed), adapters' durable state
+CORE_STORES: tuple[Aggregate, ...] = (AUDIT, BUDGETS, ADAPTER_STATE)
 
 
 def utcnow() -> datetime:
@@ -83,7 +85,7 @@ class BotCore:
         self.dry_run = dry_run
         self.clock = clock
         self.metrics = Metrics()
-        self.audit = AuditTrail(store)
+        self.audit = AuditTrail(store, mirror=AuditMirror(config, lambda: self.adapters))
         self.adapters: dict[Network, ChatAdapter] = {}
         self.cogs: list[Cog] = []
         self._commands: dict[str, tuple[CommandSpec, CommandHandler]] = {}

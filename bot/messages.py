@@ -180,3 +180,35 @@ def newcomer_notice(place: str, *, read_only: bool, prefix: str, in_direct_chat:
         f"Welcome to {place}! {limit[0].upper()}{limit[1:]}. Verification is optional and keeps"
         f" no name, document or address. If you would like to verify, {how}."
     )
+
+
+AUDIT_ACTIONS = {
+    "SetBadge": "badge changed",
+    "ApplyPolicy": "policy applied",
+    "Withhold": "held and removed",
+    "RemoveMessage": "message removed",
+    "RemoveReaction": "reaction removed",
+    "NotifySender": "sender told",
+    "SendDirect": "told privately",
+    "PostToChannel": "posted",
+    "NotifyAdmins": "admins told",
+    "NotifyModerators": "moderators told",
+    "verified": "verified",
+    "unverified": "verification removed by the member",
+    "revoked": "verification revoked",
+    "revocation_lifted": "revocation lifted",
+    "review_approved": "review approved",
+    "review_denied": "review denied",
+    "second_account_refused": "second account of one identity refused",
+    "revoked_identity_refused": "revoked identity refused",
+    "report_filed": "report filed",
+    "report_resolved": "report resolved",
+    "report_raised": "overdue report raised again",
+    "policy_set": "policy set",
+    "data_erased": "member's data erased",
+}
+
+
+def audit_action_words(action: str) -> str:
+    """An audit entry's action as a moderator reads it."""
+    return AUDIT_ACTIONS.get(action, action.replace("_", " "))

@@ -21,6 +21,7 @@ from bot.model import (
     UnverifiedPolicy,
 )
 from bot.params import Param
+from bot.storage.records import AuditDraft
 
 
 class Admin(Cog):
@@ -80,6 +81,19 @@ class Admin(Cog):
             chosen,
             by=ctx.member.id,
             at=self.core.clock(),
+        )
+        place = f"{word} {adapter.name_of(channel)}" if channel else "whole community"
+        await self.core.audit.write(
+            AuditDraft(
+                network=community.network,
+                community_id=community.id,
+                actor=ctx.member.id,
+                action="policy_set",
+                target=None,
+                detail=f"{chosen.value} for the {place}",
+                at=self.core.clock(),
+                dry_run=self.core.dry_run,
+            )
         )
         native = (
             ApplyPolicy(channel, chosen)

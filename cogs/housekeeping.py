@@ -1,4 +1,5 @@
-"""Deletes what has outlived its purpose: held items past retention, expired checks, old event ids.
+"""Deletes what has outlived its purpose: held items, closed reports and audit entries past their
+retention, expired checks, old event ids.
 
 Privacy by design means keeping things only as long as they serve the member, so this runs on
 its own schedule rather than waiting for someone to ask.
@@ -33,8 +34,13 @@ class Housekeeping(Cog):
     async def sweep(self) -> dict[str, int]:
         now = self.core.clock()
         store = self.core.store
+        retention = self.core.config.retention
         removed = {
             "held_items": await store.purge_held(now),
+            "closed_reports": await store.purge_closed_reports(
+                now - timedelta(days=retention.closed_reports_days)
+            ),
+            "audit_entries": await store.purge_audit(now - timedelta(days=retention.audit_days)),
             "pending_checks": await store.purge_pending(now),
             "processed_events": await store.purge_processed_events(
                 now - timedelta(days=PROCESSED_EVENT_DAYS)

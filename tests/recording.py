@@ -87,6 +87,9 @@ class RecordingAdapter:
         if choices:
             self.choices.append((text, tuple(choices)))
 
+    def own_account(self) -> MemberRef | None:
+        return MemberRef(self.network, "@verifybot:example.org")
+
     def message_link(self, message: MessageRef) -> str:
         return f"https://chat.example/{message.channel.id}/{message.id}"
 

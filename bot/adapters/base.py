@@ -141,6 +141,10 @@ class ChatAdapter(Protocol):
         """A link that opens the message in people's clients (no request is made)."""
         ...
 
+    def own_account(self) -> MemberRef | None:
+        """The bot's own account on this network (None until connected)."""
+        ...
+
     async def remove_message(self, message: MessageRef, reason: str) -> None: ...
 
     async def remove_reaction(

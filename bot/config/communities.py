@@ -39,7 +39,8 @@ class CommunitySettings(Section):
     moderator_channel: str | None = None  # where reports and review requests go
     rooms: list[str] = []  # Matrix: a configured set of rooms instead of (or beside) a space
     verified_space: str | None = None  # Matrix: the community's "Verified" space
-    rules: dict[str, str] = {}  # report categories -> the rule that applies
+    rules: dict[str, str] = {}  # report categories -> this community's own wording of the rule
+    audit_channel: str | None = None  # where each audit entry is also posted, one line each
 
     @field_validator("id")
     @classmethod

@@ -11,6 +11,7 @@ from bot.config.base import KNOWN_METHODS, Section
 from bot.config.communities import CommunityDefaults, CommunitySettings
 from bot.config.methods import MethodSettings
 from bot.config.networks import DiscordSettings, MatrixSettings
+from bot.config.reports import ReportSettings, RetentionSettings
 from bot.config.secret import SecretRef
 from bot.config.sections import (
     DatabaseSettings,
@@ -34,6 +35,8 @@ class Config(Section):
     discord: DiscordSettings | None = None
     matrix: MatrixSettings | None = None
     logging: LoggingSettings = LoggingSettings()
+    reports: ReportSettings = ReportSettings()
+    retention: RetentionSettings = RetentionSettings()
 
     @model_validator(mode="after")
     def _cross_field(self) -> Config:
@@ -76,6 +79,12 @@ class Config(Section):
                     f"communities.{i}.network: {community.network!r} has no [{community.network}]"
                     " section; add one or remove this community"
                 )
+            for category in community.rules:
+                if category not in self.reports.categories:
+                    problems.append(
+                        f"communities.{i}.rules: {category!r} is not a report category; choose"
+                        f" from {', '.join(self.reports.categories)}"
+                    )
         if configured and self.identity.hash_key is None:
             problems.append(
                 "identity.hash_key: required when any method is configured;"

@@ -29,6 +29,10 @@ Semantics (the same on every network):
   touches (the message was deleted or is out of the bot's sight, after a memory lookup and a
   fetch), no member filter can apply to that relation: the interaction is allowed, as the
   explicit outcome `Allow(why=UNKNOWN_AUTHOR)`, which is counted. Admin policy still applies.
+* **Reports** name a message or an account, never the reporter or the bot; a message whose
+  author is no longer known is still taken, with what is known. The answer is due the category's
+  response time after filing; an open report past it is raised again in the moderators' room,
+  and again every such period while it stays open (`reports.py`).
 """
 
 from bot.policy.decide import (
@@ -49,6 +53,13 @@ from bot.policy.places import (
     native_plan,
     should_welcome,
 )
+from bot.policy.reports import (
+    ReportOutcome,
+    ReportRefusal,
+    answer_due,
+    report_refusal,
+    should_raise_again,
+)
 from bot.policy.verified import (
     PolicySettings,
     Standing,
@@ -65,8 +76,11 @@ __all__ = [
     "Interaction",
     "PolicySettings",
     "PolicySources",
+    "ReportOutcome",
+    "ReportRefusal",
     "Standing",
     "Target",
+    "answer_due",
     "community_wide",
     "counts_in",
     "decide",
@@ -77,6 +91,8 @@ __all__ = [
     "keeps_newcomers_silent",
     "may_notify",
     "native_plan",
+    "report_refusal",
+    "should_raise_again",
     "should_welcome",
     "standing",
     "touched_members",

@@ -5,19 +5,22 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from bot.storage import tables as t
 from bot.storage.aggregate import Aggregate, mention
-from bot.storage.database import Database
+from bot.storage.database import Database, rowcount
 from bot.storage.records import AuditDraft, AuditRecord
 
 # erasure keeps the fact that an action happened, so moderators' history stays coherent, but
-# not who took part; the member's copy holds what they did themselves
+# not who took part (a per-community pseudonym); the member's copy holds what was done about them
 AUDIT = Aggregate(
     "audit",
     tables=(t.AuditEntry,),
-    accounts=(mention(t.AuditEntry.actor, export=True), mention(t.AuditEntry.target)),
+    accounts=(
+        mention(t.AuditEntry.actor, pseudonym=True),
+        mention(t.AuditEntry.target, export=True, pseudonym=True),
+    ),
     texts=(t.AuditEntry.detail,),
 )
 
@@ -59,13 +62,32 @@ class AuditLog(Database):
             )
 
     async def list_audit(
-        self, *, community_id: str | None = None, limit: int = 100
+        self,
+        *,
+        community_id: str | None = None,
+        network: str | None = None,
+        target: str | None = None,
+        since: datetime | None = None,
+        limit: int = 100,
     ) -> list[AuditRecord]:
+        """The newest entries first, narrowed to a community, an account acted on, a time."""
         query = select(t.AuditEntry)
         if community_id is not None:
             query = query.where(t.AuditEntry.community_id == community_id)
+        if network is not None:
+            query = query.where(t.AuditEntry.network == network)
+        if target is not None:
+            query = query.where(t.AuditEntry.target == target)
+        if since is not None:
+            query = query.where(t.AuditEntry.at >= since)
         rows = await self._all(query.order_by(t.AuditEntry.id.desc()).limit(limit))
         return [_audit_record(r) for r in rows]
+
+    async def purge_audit(self, before: datetime) -> int:
+        """Delete audit entries older than `before` (retention)."""
+        async with self._session() as session:
+            result = await session.execute(delete(t.AuditEntry).where(t.AuditEntry.at < before))
+            return rowcount(result)
 
 
 def _audit_record(row: t.AuditEntry) -> AuditRecord:

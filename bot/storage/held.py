@@ -19,8 +19,11 @@ from bot.storage.records import HeldRecord
 HELD_ITEMS = Aggregate(
     "held items",
     tables=(t.HeldItem,),
-    accounts=(owner(t.HeldItem.for_account), owner(t.HeldItem.sender_account)),
+    # the member's copy holds what was held for them; what they sent that someone else's filter
+    # held is that member's to review, and goes when the sender is erased
+    accounts=(owner(t.HeldItem.for_account), owner(t.HeldItem.sender_account, export=False)),
     texts=(t.HeldItem.reason,),
+    quoted=(t.HeldItem.content,),
 )
 
 

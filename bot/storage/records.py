@@ -125,6 +125,29 @@ class ReportRecord:
     answer_due_at: datetime | None
     resolved_at: datetime | None = None
     resolved_by: str | None = None
+    urgent: bool = False
+    message_text: str | None = None
+    outcome: str | None = None
+    moderator_note: str | None = None
+    raised_at: datetime | None = None
+
+    @property
+    def community(self) -> CommunityRef:
+        return CommunityRef(self.network, self.community_id)
+
+    @property
+    def reporter(self) -> MemberRef:
+        return MemberRef(self.network, self.reporter_account)
+
+    @property
+    def target(self) -> MemberRef | None:
+        return MemberRef(self.network, self.target_account) if self.target_account else None
+
+    @property
+    def message(self) -> MessageRef | None:
+        if self.channel_id is None or self.message_id is None:
+            return None
+        return MessageRef(ChannelRef(self.community, self.channel_id), self.message_id)
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,12 +10,12 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import MetaData, String, func, select
+from sqlalchemy import MetaData, String, Text, func, select
 
 from bot.model import MemberRef
 from bot.storage import tables as t
 from bot.storage.adapter_state import ADAPTER_STATE
-from bot.storage.aggregate import Aggregate
+from bot.storage.aggregate import Aggregate, Pseudonyms
 from bot.storage.audit_log import AUDIT
 from bot.storage.budgets import BUDGETS
 from bot.storage.changes import Erased
@@ -120,11 +120,33 @@ class DataRights(Database):
         self, member: MemberRef, aggregates: tuple[Aggregate, ...], *, only: Collection[str] | None
     ) -> int:
         removed = 0
+        pseudonyms = Pseudonyms()  # one per community, shared by every table in this erasure
         async with self._session() as session:
             for aggregate in aggregates:
-                removed += await aggregate.erase(session, member, only=only)
+                removed += await aggregate.erase(session, member, only=only, pseudonyms=pseudonyms)
         await self._changed(Erased(member))
         return removed
+
+    async def places_naming(self, member: MemberRef) -> list[str]:
+        """Every place in any table, any text column, that holds the account id, as
+        `table.column#row`: after erasure this must be empty (the generic check)."""
+        found: list[str] = []
+        async with self._reading() as session:
+            for table in t.Base.metadata.tables.values():
+                if "network" not in table.columns:
+                    continue
+                key = next(iter(table.primary_key.columns))
+                for column in table.columns:
+                    if not isinstance(column.type, String | Text):
+                        continue
+                    rows = await session.execute(
+                        select(key).where(
+                            table.c.network == member.network,
+                            column.contains(member.id, autoescape=True),
+                        )
+                    )
+                    found += [f"{table.name}.{column.name}#{row}" for row in rows.scalars()]
+        return found
 
     async def texts_naming(self, member: MemberRef) -> list[str]:
         """Where the bot's own free text (audit details, hold reasons) names the account, as

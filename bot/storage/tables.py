@@ -219,7 +219,10 @@ class HeldItem(Base):
 
 
 class Report(Base):
+    """What a member reported to a community's moderators, and what became of it."""
+
     __tablename__ = "reports"
+    __table_args__ = (Index(None, "status", "answer_due_at"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     network: Mapped[str] = mapped_column(String(16))
@@ -237,12 +240,20 @@ class Report(Base):
     answer_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     resolved_by: Mapped[str | None] = mapped_column(ID)
+    urgent: Mapped[bool] = mapped_column(Boolean, default=False)
+    # the start of the reported message as the bot saw it when the report came (evidence that
+    # outlives a deletion); None when the bot could no longer see it
+    message_text: Mapped[str | None] = mapped_column(Text)
+    outcome: Mapped[str | None] = mapped_column(String(16))
+    moderator_note: Mapped[str | None] = mapped_column(Text)  # for moderators only
+    raised_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # last overdue reminder
 
 
 class AuditEntry(Base):
     """What the bot did or (in a dry run) would have done, and who asked."""
 
     __tablename__ = "audit_log"
+    __table_args__ = (Index(None, "network", "target"),)
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)

@@ -38,6 +38,15 @@ VERIFICATIONS = Aggregate(
         mention(t.Revocation.revoked_by),
         mention(t.Revocation.lifted_by),
     ),
+    # nor is the keyed hash, which means nothing without the server's key
+    private=(
+        t.Verification.revoked_by,  # moderators are not named to the member they acted on
+        t.Revocation.revoked_by,
+        t.Revocation.lifted_by,
+        t.Verification.identity_hash,
+        t.IdentityBinding.identity_hash,
+        t.Revocation.identity_hash,
+    ),
 )
 
 

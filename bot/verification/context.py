@@ -20,10 +20,11 @@ from typing import Any, Final, Protocol
 
 from bot.actions import Action, SendDirect
 from bot.adapters.base import ChatAdapter
+from bot.audit import AuditTrail
 from bot.config import Config, ConfigError
 from bot.model import CommunityRef, MemberRef, Network
 from bot.storage.cache import ReadCache
-from bot.storage.records import PendingRecord
+from bot.storage.records import AuditDraft, PendingRecord
 from bot.storage.repo import Store
 from bot.verification.identity import ServerKey, WeakKeyError, same
 from bot.verification.links import LinkClaims, LinkSigner
@@ -72,6 +73,9 @@ class ServiceCore(Protocol):
 
     @property
     def dry_run(self) -> bool: ...
+
+    @property
+    def audit(self) -> AuditTrail: ...
 
     @property
     def adapters(self) -> Mapping[Network, ChatAdapter]: ...
@@ -182,16 +186,19 @@ class CheckContext:
         target: MemberRef,
         detail: str,
     ) -> None:
-        """One line in the audit trail (a dry run marks it so)."""
-        await self.core.store.audit(
-            network=target.network,
-            community_id=community.id if community else None,
-            actor=actor.id,
-            action=action,
-            target=target.id,
-            detail=detail,
-            at=self.now(),
-            dry_run=self.core.dry_run,
+        """One line in the audit trail, written before the member is answered (a dry run marks
+        it so)."""
+        await self.core.audit.write(
+            AuditDraft(
+                network=target.network,
+                community_id=community.id if community else None,
+                actor=actor.id,
+                action=action,
+                target=target.id,
+                detail=detail,
+                at=self.now(),
+                dry_run=self.core.dry_run,
+            )
         )
 
     def pending(

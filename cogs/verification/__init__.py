@@ -12,7 +12,7 @@ import asyncio
 import logging
 
 from bot.cog import CoreView
-from bot.storage import BUDGETS, PENDING_CHECKS, VERIFICATIONS
+from bot.storage import PENDING_CHECKS, VERIFICATIONS
 from bot.verification.service import VerificationService
 from cogs.verification.base import VerificationBase
 from cogs.verification.joins import Joins
@@ -27,7 +27,7 @@ SWEEP_INTERVAL_SECONDS = 300.0
 class Verification(MemberCommands, ModeratorCommands, Joins, VerificationBase):
     """Optional identity checks and the badge they earn."""
 
-    stores = (VERIFICATIONS, PENDING_CHECKS, BUDGETS)
+    stores = (VERIFICATIONS, PENDING_CHECKS)
 
     def __init__(self, core: CoreView, service: VerificationService | None = None) -> None:
         """`service` is built and handed in by the application; without one (a test, a

@@ -65,8 +65,9 @@ def row(
     table: Table, n: int, *, naming: str | None = None, who: MemberRef = GONE
 ) -> dict[str, Any]:
     """A row of `table` on `who`'s network. `naming`: the one account column holding `who`'s
-    id (the others hold a stranger's); the bot's own text mentions `who` as well."""
-    texts = {(c.class_.__tablename__, c.key) for a in AGGREGATES for c in a.texts}
+    id (the others hold a stranger's); the bot's own text and people's quoted words mention
+    `who` as well."""
+    texts = {(c.class_.__tablename__, c.key) for a in AGGREGATES for c in (*a.texts, *a.quoted)}
     values: dict[str, Any] = {}
     for column in table.columns:
         if column.primary_key and isinstance(column.type, Integer):
@@ -125,8 +126,10 @@ async def test_erasing_with_every_aggregate_leaves_no_row_naming_the_member(
     naming = await fill_every_table(any_store)
     before = await cells(any_store)
     assert any(GONE.id in text_of(v) for _, r in before for v in r.values())  # the scan sees it
+    assert await any_store.places_naming(GONE)  # and so does the store's own generic check
 
     assert await any_store.erase(GONE, AGGREGATES) > 0
+    assert await any_store.places_naming(GONE) == []
 
     after = await cells(any_store)
     holding = [
@@ -195,7 +198,8 @@ async def test_account_ids_in_the_bots_own_text_are_found_and_erased(any_store: 
     assert await any_store.erase(GONE, [AUDIT]) == 1
     await assert_no_account_ids_in_text(any_store, GONE)
     [entry] = await any_store.list_audit()
-    assert entry.detail == "remove message of erased" and entry.actor == KEPT.id
+    # the community's pseudonym for the erased member, never the id
+    assert entry.detail.startswith("remove message of former member ") and entry.actor == KEPT.id
 
 
 async def test_export_and_erase_take_only_the_aggregates_given(any_store: Store) -> None:
@@ -205,11 +209,12 @@ async def test_export_and_erase_take_only_the_aggregates_given(any_store: Store)
 
     exported = await any_store.export(GONE, [HELD_ITEMS])
     assert list(exported) == ["held_items"]
-    # both the items held for the member and the items of theirs held for others
+    # the items held for the member; what they sent that another's filter held is that other
+    # member's to review, and not in this copy
     assert {(r["for_account"], r["sender_account"]) for r in exported["held_items"]} == {
         (GONE.id, KEPT.id),
-        (KEPT.id, GONE.id),
     }
     assert await any_store.erase(GONE, [MEMBER_PREFERENCES]) == 1
     assert await any_store.get_filter(GUILD, GONE) is None
-    assert len((await any_store.export(GONE, [HELD_ITEMS]))["held_items"]) == 2
+    assert len((await any_store.export(GONE, [HELD_ITEMS]))["held_items"]) == 1
+    assert len((await any_store.export(KEPT, [HELD_ITEMS]))["held_items"]) == 1
