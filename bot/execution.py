@@ -226,6 +226,4 @@ def _target(action: act.Action) -> str | None:
             return r.id
         case act.NotifySender(member=m) | act.SetBadge(member=m) | act.SendDirect(member=m):
             return m.id
-        case act.ApplyPolicy(scope=scope):
-            return scope.id
-    return None
+    return None  # a policy names a place, not an account: the detail says where

@@ -206,6 +206,7 @@ AUDIT_ACTIONS = {
     "report_raised": "overdue report raised again",
     "policy_set": "policy set",
     "data_erased": "member's data erased",
+    "held_dismissed": "held item released by its member",
 }
 
 

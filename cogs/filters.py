@@ -26,7 +26,7 @@ from bot.model import (
 from bot.params import Param
 from bot.policy import Target
 from bot.storage import HELD_ITEMS, MEMBER_PREFERENCES, SENDER_NOTICES
-from bot.storage.records import HeldRecord
+from bot.storage.records import AuditDraft, HeldRecord
 
 log = logging.getLogger(__name__)
 
@@ -95,6 +95,8 @@ class Filters(Cog):
             raise CommandError(f"Say which item to {action}: a number from the list.")
         if action == "dismiss" and item.lower() == "all":
             gone = await self.core.store.dismiss_all_held(ctx.member, self.core.clock())
+            if gone:
+                await self._audit_dismissal(ctx, f"{gone} held items")
             await ctx.respond(f"Deleted {_items(gone)}." if gone else NOTHING_HELD)
             return
         number = self._number(item, "a number from the list")
@@ -107,10 +109,26 @@ class Filters(Cog):
             )
             return
         if await self.core.store.resolve_held(ctx.member, number, "dismissed", self.core.clock()):
+            await self._audit_dismissal(ctx, f"held item {number}")
             await ctx.respond(f"Deleted held item {number}.")
             return
         raise CommandError(
             f"Nothing held for you has the number {number}. {prefix}held lists what is held."
+        )
+
+    async def _audit_dismissal(self, ctx: CommandContext, what: str) -> None:
+        """A member releasing what was held for them is part of the trail (hold, then release)."""
+        await self.core.audit.write(
+            AuditDraft(
+                network=ctx.network,
+                community_id=ctx.community.id if ctx.community else None,
+                actor=ctx.member.id,
+                action="held_dismissed",
+                target=ctx.member.id,
+                detail=what,
+                at=self.core.clock(),
+                dry_run=self.core.dry_run,
+            )
         )
 
     async def _list_held(self, ctx: CommandContext, *, page: int) -> None:

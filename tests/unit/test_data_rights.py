@@ -221,3 +221,14 @@ async def test_retention_purges_what_is_older_than_each_limit_and_keeps_the_rest
         and kept
         and all(e.at >= START + timedelta(days=1) for e in kept)
     )
+
+
+async def test_a_held_item_released_is_in_the_trail(world: World) -> None:
+    w = world
+    await alice_has_a_history(w)
+    await w.run("held", "dismiss", "1")
+    trail = await w.run("audit", ALICE.id, by=MOD)
+    assert (
+        "held item released by its member · @alice-7f3e:hs · by @alice-7f3e:hs · held item 1"
+        in trail
+    )
