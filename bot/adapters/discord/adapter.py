@@ -5,8 +5,11 @@ This module only wires the parts together and answers for them as one `ChatAdapt
 * `supervisor`: the discord.Client (`client`) started, restarted when it dies, closed at stop;
 * `intake`: gateway events -> neutral events -> the core (`handover`), with authors Discord
   left out looked up (`authors`) and a new session's gap read back (`catch_up`);
-* `commands`: slash commands published, invocations handed over, answers deferred in time;
-* `outbox`: answers, direct messages, posts and sender notices (`answers` for interactions);
+* `commands`: slash commands (and message menu entries, `menus`) published, invocations handed
+  over, answers deferred in time; `components`: the bot's buttons and forms read back by their
+  custom ids (`buttons` renders choices);
+* `outbox`: answers, files, direct messages, posts and sender notices (`answers` for
+  interactions);
 * `admin_notices`: what the admins must fix, once, in their log channel;
 * `badge`: the Verified role; `removals`: deletions; `enforcement`: overwrites and AutoMod;
 * `directory`: names and lookups.
@@ -27,8 +30,10 @@ from bot.adapters.discord.answers import AnswerLocks
 from bot.adapters.discord.badge import BadgeRole
 from bot.adapters.discord.client import GatewayClient
 from bot.adapters.discord.commands import SlashCommands
+from bot.adapters.discord.components import Components
 from bot.adapters.discord.directory import Directory
 from bot.adapters.discord.enforcement import MemberProtection, NativeEnforcement
+from bot.adapters.discord.events import member_ref
 from bot.adapters.discord.gateway_guard import BadEvents
 from bot.adapters.discord.handover import Handover
 from bot.adapters.discord.intake import GatewayIntake
@@ -38,6 +43,7 @@ from bot.adapters.discord.supervisor import ClientSupervisor, bot_token, point_a
 from bot.config import Config, DiscordSettings
 from bot.model import (
     ChannelRef,
+    Choice,
     CommandInvocation,
     CommandSpec,
     CommunityRef,
@@ -81,6 +87,7 @@ class DiscordAdapter:
         )
         self._directory = Directory(self._clients, config)
         self._commands = SlashCommands(self._clients, settings, self._handover, locks)
+        self._components = Components(self._commands.run, self._commands.menus, self._handover)
         self._intake = GatewayIntake(
             self._handover, self._clients, self._badge, self._outbox.places, state, self.metrics
         )
@@ -89,6 +96,7 @@ class DiscordAdapter:
         return GatewayClient(
             self._intake,
             fill_tree=self._commands.fill_tree,
+            on_component=self._components.interaction,
             bad_events=self._bad_events,
             metrics=self.metrics,
             guild_ready_timeout=self.settings.guild_ready_timeout,
@@ -148,6 +156,11 @@ class DiscordAdapter:
     ) -> None:
         await self._outbox.respond(invocation, text, private=private)
 
+    async def respond_file(
+        self, invocation: CommandInvocation, text: str, filename: str, data: bytes
+    ) -> None:
+        await self._outbox.respond_file(invocation, text, filename, data)
+
     async def send_direct(self, member: MemberRef, text: str) -> None:
         await self._outbox.send_direct(member, text)
 
@@ -155,11 +168,24 @@ class DiscordAdapter:
         """By DM, else a self-deleting public notice: only for sender notices (`outbox`)."""
         await self._outbox.notify_sender(member, channel, text)
 
-    async def post(self, channel: ChannelRef, text: str) -> None:
-        await self._outbox.post(channel, text)
+    async def post(self, channel: ChannelRef, text: str, *, choices: Sequence[Choice] = ()) -> None:
+        """`choices` become buttons that run their command as whoever clicks (`buttons`)."""
+        await self._outbox.post(channel, text, choices)
 
-    async def notify_admins(self, community: CommunityRef, text: str) -> None:
-        await self._admins.notify(community, text)
+    async def notify_admins(
+        self, community: CommunityRef, text: str, *, choices: Sequence[Choice] = ()
+    ) -> None:
+        await self._admins.notify(community, text, choices)
+
+    def own_account(self) -> MemberRef | None:
+        """The bot's own account (None until connected)."""
+        client = self._clients.client
+        user = client.user if client is not None else None
+        return None if user is None else member_ref(user.id)
+
+    def message_link(self, message: MessageRef) -> str:
+        channel = message.channel
+        return f"https://discord.com/channels/{channel.community.id}/{channel.id}/{message.id}"
 
     # --- acting on members' activity ----------------------------------------------------------
 

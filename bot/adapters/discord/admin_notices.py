@@ -10,17 +10,19 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, MutableMapping, Sequence
 
 import discord
 
 from bot.adapters.base import AdapterError, AdapterState
-from bot.adapters.discord.answers import MESSAGE_LIMIT, NO_PINGS
+from bot.adapters.discord.answers import MESSAGE_LIMIT
+from bot.adapters.discord.buttons import typed_choices
 from bot.adapters.discord.client import GatewayClient
 from bot.adapters.discord.events import community_ref, member_ref, parse_channel_id
+from bot.adapters.discord.outbox import send_with_choices
 from bot.adapters.discord.supervisor import ClientSupervisor
 from bot.config import Config
-from bot.model import CommunityRef, MemberRef
+from bot.model import Choice, CommunityRef, MemberRef
 
 log = logging.getLogger(__name__)
 
@@ -45,14 +47,17 @@ class AdminNotices:
         self._state = state
         self.metrics = metrics
         self._send_direct = send_direct
-        self._told: dict[tuple[int, str], float] = {}  # (guild, text) -> when
+        self._told: dict[tuple[int, str, tuple[Choice, ...]], float] = {}  # -> when
         self._told_once: set[str] = set()
 
-    async def notify(self, community: CommunityRef, text: str) -> None:
-        """The community's log channel; else a DM to the owner; always the log. Deduplicated."""
+    async def notify(
+        self, community: CommunityRef, text: str, choices: Sequence[Choice] = ()
+    ) -> None:
+        """The community's log channel (`choices` as buttons); else a DM to the owner (the
+        choices written as commands to run in the server); always the log. Deduplicated."""
         guild = self._clients.guild(community)
         now = time.monotonic()
-        key = (guild.id, text)
+        key = (guild.id, text, tuple(choices))
         if now - self._told.get(key, -REPEAT_SECONDS) < REPEAT_SECONDS:
             return
         self._told[key] = now
@@ -61,13 +66,14 @@ class AdminNotices:
         channel = self._log_channel(guild)
         if channel is not None:
             try:
-                await channel.send(text[:MESSAGE_LIMIT], allowed_mentions=NO_PINGS)
+                await send_with_choices(channel, text[:MESSAGE_LIMIT], choices)
                 return
             except discord.HTTPException as exc:
                 log.warning("cannot post in the log channel of %s: %s", guild.id, exc)
         if guild.owner_id is not None:
+            direct = typed_choices(f"[{guild.name}] {text}", choices)
             try:
-                await self._send_direct(member_ref(guild.owner_id), f"[{guild.name}] {text}")
+                await self._send_direct(member_ref(guild.owner_id), direct)
             except AdapterError as exc:
                 log.warning("cannot tell the owner of %s either: %s", guild.id, exc)
 

@@ -12,8 +12,11 @@ sent again another way.
 from __future__ import annotations
 
 import asyncio
+import io
 import logging
 from collections.abc import Awaitable, Callable, MutableMapping, Sequence
+from dataclasses import dataclass
+from typing import Any, cast
 
 import discord
 
@@ -26,9 +29,34 @@ FOLLOWUP_WINDOW = 15 * 60.0  # seconds an interaction's token takes follow-ups
 UNKNOWN_INTERACTION = 10062
 INVALID_WEBHOOK_TOKEN = 50027
 MESSAGE_LIMIT = 2000
+DESCRIPTION_LIMIT = 100  # Discord's limit for command and option descriptions
 NO_PINGS = discord.AllowedMentions.none()
 
 SendParts = Callable[[Sequence[str]], Awaitable[None]]
+COMPONENT_PREFIX = "verifybot"  # custom ids of the bot's buttons, selects and forms start so
+
+
+@dataclass(frozen=True, slots=True)
+class Attachment:
+    """A file that goes with the last part of an answer (a member's copy of their data)."""
+
+    filename: str
+    data: bytes
+
+    def file(self) -> discord.File:
+        """A fresh `discord.File` each time: one is read once, and a retry by DM needs another."""
+        return discord.File(io.BytesIO(self.data), filename=self.filename)
+
+
+def shorten(text: str, limit: int = DESCRIPTION_LIMIT) -> str:
+    """One line of at most `limit` characters (descriptions, labels, titles)."""
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def data_of(interaction: discord.Interaction) -> dict[str, Any]:
+    """The interaction's raw `data` (custom id, chosen values, a form's fields), or nothing."""
+    return cast(dict[str, Any], interaction.data or {})
 
 
 def chunks(text: str, limit: int = MESSAGE_LIMIT) -> list[str]:
@@ -89,14 +117,18 @@ async def answer(
     lock: asyncio.Lock,
     by_direct_message: SendParts,
     metrics: MutableMapping[str, int],
+    attachment: Attachment | None = None,
 ) -> None:
-    """Send `parts` in order; what an expired interaction could not carry goes by DM."""
+    """Send `parts` in order (`attachment` with the last); what an expired interaction could not
+    carry goes by DM (`by_direct_message` attaches the file to the last part it sends)."""
     delivered = 0
     try:
         async with lock:  # not while the deferral is being sent
-            for part in parts:
-                await _send(interaction, part, private)
+            for index, part in enumerate(parts):
+                last = index == len(parts) - 1
+                await _send(interaction, part, private, attachment if last else None)
                 delivered += 1
+        return  # every part went in place
     except _WindowPassed:
         pass
     except discord.HTTPException as exc:
@@ -117,13 +149,18 @@ async def answer(
     await by_direct_message(parts[delivered:])
 
 
-async def _send(interaction: discord.Interaction, part: str, private: bool) -> None:
+async def _send(
+    interaction: discord.Interaction, part: str, private: bool, attachment: Attachment | None
+) -> None:
+    file = attachment.file() if attachment is not None else discord.utils.MISSING
     if not interaction.response.is_done():
-        await interaction.response.send_message(part, ephemeral=private, allowed_mentions=NO_PINGS)
+        await interaction.response.send_message(
+            part, ephemeral=private, allowed_mentions=NO_PINGS, file=file
+        )
         return
     if window_passed(interaction):
         raise _WindowPassed
-    await interaction.followup.send(part, ephemeral=private, allowed_mentions=NO_PINGS)
+    await interaction.followup.send(part, ephemeral=private, allowed_mentions=NO_PINGS, file=file)
 
 
 async def defer_later(interaction: discord.Interaction, lock: asyncio.Lock, after: float) -> None:
@@ -140,5 +177,14 @@ async def defer_later(interaction: discord.Interaction, lock: asyncio.Lock, afte
 
 
 def _name(interaction: discord.Interaction) -> str:
+    """The command's name for log lines: a slash command's, or the one a button or form of the
+    bot's runs (only the name: the rest of a custom id may hold ids)."""
     command = interaction.command
-    return command.name if command is not None else "?"
+    if command is not None:
+        return command.name
+    custom_id = data_of(interaction).get("custom_id")
+    if not isinstance(custom_id, str) or not custom_id.startswith(COMPONENT_PREFIX):
+        return "?"
+    if custom_id.startswith(f"{COMPONENT_PREFIX}:"):  # a button: verifybot:<command> <words>
+        return custom_id.removeprefix(f"{COMPONENT_PREFIX}:").split(" ", 1)[0] or "?"
+    return custom_id.partition(":")[2].split(":", 1)[0] or "?"  # verifybot/form:<command>:…

@@ -9,7 +9,7 @@ counted (`failures.counting_trace`); nothing the bot sends pings anyone unless i
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, MutableMapping
+from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any, Protocol
 
 import discord
@@ -54,6 +54,7 @@ class GatewayClient(discord.Client):
         intake: GatewayHandlers,
         *,
         fill_tree: Callable[[GatewayClient], None],
+        on_component: Callable[[discord.Interaction], Awaitable[None]],
         bad_events: BadEvents,
         metrics: MutableMapping[str, int],
         guild_ready_timeout: float,
@@ -68,6 +69,7 @@ class GatewayClient(discord.Client):
         self.intake = intake
         self.metrics = metrics
         self._fill_tree = fill_tree
+        self._on_component = on_component
         self.tree: app_commands.CommandTree[GatewayClient] = app_commands.CommandTree(self)
         guard_parsers(self, bad_events)
 
@@ -91,6 +93,10 @@ class GatewayClient(discord.Client):
 
     async def on_guild_join(self, guild: discord.Guild) -> None:
         await self.intake.guild_join(guild)
+
+    async def on_interaction(self, interaction: discord.Interaction) -> None:
+        """Buttons, selects and forms (`components`); the tree takes slash commands itself."""
+        await self._on_component(interaction)
 
     async def on_error(self, event_method: str, /, *args: Any, **kwargs: Any) -> None:
         self.metrics["handler_errors"] += 1

@@ -1,5 +1,8 @@
 """Slash commands: CommandSpec -> Discord command, published; an interaction -> the core.
 
+A spec with a `message_menu` also gets an entry on messages' own menu (`menus`), published
+with the slash commands and hidden from members the same way.
+
 discord.py builds slash commands from a callback's signature, so each spec gets a small callback
 whose signature is written from the spec's params (types, choices, descriptions). Permission
 *checks* stay in the core; `default_member_permissions` only hides moderator and admin commands
@@ -19,17 +22,17 @@ import discord
 from discord import app_commands
 
 from bot.adapters.discord import answers
-from bot.adapters.discord.answers import AnswerLocks
+from bot.adapters.discord.answers import AnswerLocks, shorten
 from bot.adapters.discord.client import GatewayClient
-from bot.adapters.discord.events import actor_of, channel_ref, community_ref
 from bot.adapters.discord.handover import Handover
+from bot.adapters.discord.invocations import invocation_of
+from bot.adapters.discord.menus import MessageMenus
 from bot.adapters.discord.supervisor import ClientSupervisor
 from bot.config import DiscordSettings
 from bot.model import Access, CommandInvocation, CommandSpec, ParamKind, ParamSpec
 
 log = logging.getLogger(__name__)
 
-DESCRIPTION_LIMIT = 100  # Discord's limit for command and option descriptions
 DEFER_AFTER = 2.0  # seconds; Discord drops an interaction that is not answered within 3
 CommandCallback = Callable[[CommandSpec, discord.Interaction, dict[str, Any]], Awaitable[None]]
 
@@ -45,11 +48,6 @@ _DEFAULT_PERMISSIONS = {
     Access.MODERATOR: discord.Permissions(manage_messages=True),
     Access.ADMIN: discord.Permissions(manage_guild=True),
 }
-
-
-def shorten(text: str, limit: int = DESCRIPTION_LIMIT) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
 def build_command(
@@ -105,20 +103,7 @@ def invocation_from(
         if value is None:
             continue
         args.append((name, str(value.id) if hasattr(value, "id") else str(value)))
-    guild_id = interaction.guild_id
-    channel_id = interaction.channel_id
-    self_id = interaction.client.user.id if interaction.client.user else None
-    return CommandInvocation(
-        name=spec.name,
-        community=None if guild_id is None else community_ref(guild_id),
-        channel=None
-        if guild_id is None or channel_id is None
-        else channel_ref(guild_id, channel_id),
-        invoker=actor_of(interaction.user, self_id),
-        args=tuple(args),
-        reply_handle=interaction,
-        event_id=str(interaction.id),
-    )
+    return invocation_of(interaction, spec.name, args=tuple(args))
 
 
 class SlashCommands:
@@ -136,10 +121,13 @@ class SlashCommands:
         self._handover = handover
         self._locks = locks
         self._specs: list[CommandSpec] = []
+        self.menus = MessageMenus(self.run, handover)
 
     async def register(self, specs: Sequence[CommandSpec]) -> None:
-        """Publish slash commands: to `command_guilds` at once if set, else globally (slow)."""
+        """Publish slash commands (and message menu entries): to `command_guilds` at once if
+        set, else globally (slow)."""
         self._specs = list(specs)
+        self.menus.set_specs(self._specs)
         client = self._clients.require()
         self.fill_tree(client)
         targets: list[discord.Object | None] = [
@@ -164,12 +152,17 @@ class SlashCommands:
         client.tree.clear_commands(guild=None)
         for guild in guilds:
             client.tree.clear_commands(guild=guild)
-        for spec in self._specs:
-            command = build_command(spec, self._on_command)
+        entries: list[app_commands.Command[Any, ..., None] | app_commands.ContextMenu] = [
+            build_command(spec, self._on_command) for spec in self._specs
+        ]
+        for spec, menu in self.menus.entries():
+            menu.default_permissions = _DEFAULT_PERMISSIONS.get(spec.access)
+            entries.append(menu)
+        for entry in entries:
             if guilds:
-                client.tree.add_command(command, guilds=guilds)
+                client.tree.add_command(entry, guilds=guilds)
             else:
-                client.tree.add_command(command)
+                client.tree.add_command(entry)
 
     async def _register_linked_role(self, client: GatewayClient) -> None:
         """Role-connection metadata `verified` (boolean), so servers can require the badge.
@@ -193,16 +186,17 @@ class SlashCommands:
     async def _on_command(
         self, spec: CommandSpec, interaction: discord.Interaction, values: dict[str, Any]
     ) -> None:
-        """Hand a slash command to the core; defer if the core needs longer than Discord waits."""
+        await self.run(f"/{spec.name}", interaction, invocation_from(spec, interaction, values))
+
+    async def run(
+        self, what: str, interaction: discord.Interaction, invocation: CommandInvocation
+    ) -> None:
+        """Hand a command to the core (from a slash command, a button or a message menu); defer
+        if the core needs longer than Discord waits."""
         lock = self._locks.open(interaction.id)
         deferral = asyncio.create_task(answers.defer_later(interaction, lock, DEFER_AFTER))
         try:
-            await self._handover.guard(f"/{spec.name}", self._hand_over(spec, interaction, values))
+            await self._handover.guard(what, self._handover.command(invocation))
         finally:
             deferral.cancel()
             self._locks.close(interaction.id)
-
-    async def _hand_over(
-        self, spec: CommandSpec, interaction: discord.Interaction, values: dict[str, Any]
-    ) -> None:
-        await self._handover.command(invocation_from(spec, interaction, values))

@@ -1,5 +1,5 @@
-"""The application: who the bot is (login), its slash commands (global and per guild) and its
-linked-role metadata.
+"""The application: who the bot is (login), its commands (global and per guild; slash commands
+and message menu entries) and its linked-role metadata.
 """
 
 from __future__ import annotations
@@ -58,6 +58,7 @@ class ApplicationRoutes(RestRoutes):
                 "application_id": str(self.world.application_id),
                 "version": str(self.world.snowflake()),
                 "type": 1,
+                "description": "",  # message and user menu entries have none; Discord sends ""
                 "options": [],
                 "default_member_permissions": None,
                 "nsfw": False,

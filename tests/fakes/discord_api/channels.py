@@ -12,7 +12,7 @@ from .errors import ApiError, form_error, missing_permissions, unknown
 from .messages import reaction_payload, rest_message
 from .objects import PUBLIC_THREAD, Channel, Json, Overwrite
 from .permissions import Perm
-from .rest import BODY, RestRoutes, Route, path_id
+from .rest import BODY, FILES, RestRoutes, Route, path_id
 
 
 class ChannelRoutes(RestRoutes):
@@ -55,8 +55,14 @@ class ChannelRoutes(RestRoutes):
             )
             guild.require(bot, Perm.VIEW_CHANNEL, channel)
             guild.require(bot, send, channel)
-        body = request[BODY]
-        data = self.world.message_payload(channel, self.world.bot, body.get("content") or "")
+        body, uploads = request[BODY], request[FILES]
+        data = self.world.message_payload(
+            channel,
+            self.world.bot,
+            body.get("content") or "",
+            components=body.get("components"),
+            uploads=uploads,
+        )
         await self.dispatch("MESSAGE_CREATE", data, guild)
         return data
 

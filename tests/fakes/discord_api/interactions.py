@@ -1,5 +1,7 @@
-"""Slash-command interactions end to end: a member runs a command (INTERACTION_CREATE), the bot
-answers through the interaction's token (callback, follow-ups, edits), until the token expires.
+"""Interactions end to end: a member runs a slash command or a message menu entry
+(INTERACTION_CREATE), the bot answers through the interaction's token (callback, follow-ups,
+edits; with files and components; or by opening a form), until the token expires. Clicks,
+choices and submitted forms are pushed by `components`.
 """
 
 from __future__ import annotations
@@ -12,25 +14,48 @@ from aiohttp import web
 
 from .errors import ApiError, unknown
 from .guilds import Guild
-from .objects import Channel, Json, User
-from .rest import BODY, RestRoutes, Route, path_id
+from .messages import rest_message
+from .objects import Channel, Json, Upload, User
+from .rest import BODY, FILES, RestRoutes, Route, path_id
 
 EPHEMERAL = 1 << 6
+APPLICATION_COMMAND, COMPONENT, MODAL_SUBMIT = 2, 3, 5  # interaction types
+CHAT_INPUT, MESSAGE_COMMAND = 1, 3  # application command types
+MODAL = 9  # the callback that opens a form
 
 
 @dataclass
 class InteractionRecord:
+    """One interaction a test pushed, and every answer the bot gave through its token.
+
+    Each reply is a dict: `kind` ("callback", "followup", "edit"), `type` (a callback's),
+    `content`, `ephemeral`, `message_id` (the message it became, in `world.messages`), and only
+    when the bot sent them `components` and `files` (`Upload`s); a form the bot opened is a
+    callback of type 9 with its `modal` (custom id, title, components)."""
+
     id: int
     token: str
     guild_id: int | None
     channel_id: int
     user_id: int
-    replies: list[Json] = field(default_factory=list)  # {"kind", "content", "ephemeral", ...}
+    replies: list[Json] = field(default_factory=list)
     expires_after: int | None = None  # the token stops working once this many replies exist
+    type: int = APPLICATION_COMMAND
+    message: Json | None = None  # the message a component was on
 
     @property
     def acknowledged(self) -> bool:
         return any(r["kind"] == "callback" for r in self.replies)
+
+    @property
+    def answers(self) -> list[Json]:
+        """Replies that are messages (not a form the bot opened)."""
+        return [r for r in self.replies if r.get("type") != MODAL]
+
+    @property
+    def modal(self) -> Json | None:
+        """The form the bot opened in answer, if it did."""
+        return next((r["modal"] for r in self.replies if r.get("type") == MODAL), None)
 
     @property
     def expired(self) -> bool:
@@ -57,16 +82,22 @@ class InteractionRoutes(RestRoutes):
             ("PATCH", "/webhooks/{app_id}/{token}/messages/{message_id}", self._edit_reply),
         ]
 
+    def registered(self, guild: Guild, name: str, type: int = CHAT_INPUT) -> Json:
+        """The command the bot registered under `name` (slash: 1, message menu: 3); fails
+        loudly if the bot never synced it."""
+        commands = self.world.guild_commands.get(guild.id, []) + self.world.global_commands
+        command = next(
+            (c for c in commands if c["name"] == name and c.get("type", 1) == type), None
+        )
+        have = [(c["name"], c.get("type", 1)) for c in commands]
+        assert command is not None, f"{name!r} (type {type}) was never registered (have {have})"
+        return command
+
     async def push_command(
         self, guild: Guild, channel: Channel, user: User, name: str, /, **options: Any
     ) -> InteractionRecord:
         """A member runs a registered slash command; fails loudly if the bot never synced it."""
-        registered = self.world.guild_commands.get(guild.id, []) + self.world.global_commands
-        command = next((c for c in registered if c["name"] == name), None)
-        assert command is not None, (
-            f"/{name} was never registered (have {[c['name'] for c in registered]})"
-        )
-        member = guild.member(user.id)
+        command = self.registered(guild, name)
         resolved: Json = {"users": {}, "members": {}, "channels": {}}
         given = []
         for spec in command.get("options") or []:
@@ -90,15 +121,60 @@ class InteractionRoutes(RestRoutes):
                 value = str(value.id)
             given.append({"name": spec["name"], "type": spec["type"], "value": value})
         assert not options, f"/{name} has no options {sorted(options)}"
+        data = {
+            "id": command["id"],
+            "name": name,
+            "type": CHAT_INPUT,
+            "guild_id": command.get("guild_id"),
+            "options": given,
+            "resolved": resolved,
+        }
+        return await self.push_interaction(guild, channel, user, APPLICATION_COMMAND, data)
+
+    async def push_message_command(
+        self, guild: Guild, user: User, name: str, message: Json
+    ) -> InteractionRecord:
+        """A member uses a message menu entry (Apps → `name`) on `message`, in its channel."""
+        command = self.registered(guild, name, MESSAGE_COMMAND)
+        _, channel = self.world.locate_channel(int(message["channel_id"]))
+        data = {
+            "id": command["id"],
+            "name": name,
+            "type": MESSAGE_COMMAND,
+            "guild_id": command.get("guild_id"),
+            "target_id": message["id"],
+            "resolved": {"messages": {message["id"]: rest_message(message)}},
+        }
+        return await self.push_interaction(guild, channel, user, APPLICATION_COMMAND, data)
+
+    async def push_interaction(
+        self,
+        guild: Guild,
+        channel: Channel,
+        user: User,
+        type: int,
+        data: Json,
+        *,
+        message: Json | None = None,
+    ) -> InteractionRecord:
+        """INTERACTION_CREATE of `type` (2 command, 3 component, 5 modal submit) as a member of
+        `guild` in `channel`; `message` is the message a component was on."""
+        member = guild.member(user.id)
         record = InteractionRecord(
-            self.world.snowflake(), secrets.token_urlsafe(24), guild.id, channel.id, user.id
+            self.world.snowflake(),
+            secrets.token_urlsafe(24),
+            guild.id,
+            channel.id,
+            user.id,
+            type=type,
+            message=message,
         )
         self.interactions[record.id] = record
         bot = self.world.bot_member(guild)
-        data: Json = {
+        payload: Json = {
             "id": str(record.id),
             "application_id": str(self.world.application_id),
-            "type": 2,
+            "type": type,
             "token": record.token,
             "version": 1,
             "guild_id": str(guild.id),
@@ -112,16 +188,11 @@ class InteractionRoutes(RestRoutes):
             "authorizing_integration_owners": {"0": str(guild.id)},
             "context": 0,
             "attachment_size_limit": 10 * 1024 * 1024,
-            "data": {
-                "id": command["id"],
-                "name": name,
-                "type": 1,
-                "guild_id": command.get("guild_id"),
-                "options": given,
-                "resolved": resolved,
-            },
+            "data": data,
         }
-        await self.dispatch("INTERACTION_CREATE", data, guild)
+        if message is not None:
+            payload["message"] = message
+        await self.dispatch("INTERACTION_CREATE", payload, guild)
         return record
 
     def _interaction(self, request: web.Request) -> InteractionRecord:
@@ -135,11 +206,32 @@ class InteractionRoutes(RestRoutes):
                 return record
         raise unknown("Webhook", 10015)
 
-    def _reply_message(self, record: InteractionRecord, content: str, flags: int) -> Json:
+    def _reply_message(self, record: InteractionRecord, body: Json, files: list[Upload]) -> Json:
         _, channel = self.world.locate_channel(record.channel_id)
-        data = self.world.message_payload(channel, self.world.bot, content)
-        data.update(type=20, flags=flags, webhook_id=str(self.world.application_id))
+        data = self.world.message_payload(
+            channel,
+            self.world.bot,
+            body.get("content") or "",
+            components=body.get("components"),
+            uploads=files,
+        )
+        data.update(
+            type=20, flags=int(body.get("flags") or 0), webhook_id=str(self.world.application_id)
+        )
         return data
+
+    def _reply(self, kind: str, body: Json, message: Json, files: list[Upload]) -> Json:
+        reply: Json = {
+            "kind": kind,
+            "content": body.get("content"),
+            "ephemeral": bool(int(body.get("flags") or 0) & EPHEMERAL),
+            "message_id": message["id"],
+        }
+        if body.get("components"):
+            reply["components"] = body["components"]
+        if files:
+            reply["files"] = files
+        return reply
 
     async def _callback(self, request: web.Request) -> Json | None:
         record = self.interactions.get(path_id(request, "interaction_id"))
@@ -149,28 +241,26 @@ class InteractionRoutes(RestRoutes):
             raise ApiError(400, 40060, "Interaction has already been acknowledged.")
         body = request[BODY]
         data = body.get("data") or {}
-        flags = int(data.get("flags") or 0)
-        message = self._reply_message(record, data.get("content") or "", flags)
-        reply = {
-            "kind": "callback",
-            "type": body["type"],
-            "content": data.get("content"),
-            "ephemeral": bool(flags & EPHEMERAL),
-            "message_id": message["id"],
-        }
+        message = None
+        if body["type"] == MODAL:
+            reply = {"kind": "callback", "type": MODAL, "content": None, "modal": data}
+        else:
+            message = self._reply_message(record, data, request[FILES])
+            reply = self._reply("callback", data, message, request[FILES])
+            reply = {"kind": "callback", "type": body["type"], **reply}
         record.replies.append(reply)
         if request.query.get("with_response") not in ("1", "true"):
             return None
         resource: Json = {"type": body["type"]}
-        if body["type"] == 4:
+        if body["type"] == 4 and message is not None:
             resource["message"] = message
         return {
             "interaction": {
                 "id": str(record.id),
-                "type": 2,
-                "response_message_id": message["id"],
+                "type": record.type,
+                "response_message_id": None if message is None else message["id"],
                 "response_message_loading": body["type"] == 5,
-                "response_message_ephemeral": bool(flags & EPHEMERAL),
+                "response_message_ephemeral": bool(reply.get("ephemeral")),
             },
             "resource": resource,
         }
@@ -178,15 +268,8 @@ class InteractionRoutes(RestRoutes):
     async def _followup(self, request: web.Request) -> Json:
         record = self._interaction(request)
         body = request[BODY]
-        flags = int(body.get("flags") or 0)
-        message = self._reply_message(record, body.get("content") or "", flags)
-        record.replies.append(
-            {
-                "kind": "followup",
-                "content": body.get("content"),
-                "ephemeral": bool(flags & EPHEMERAL),
-            }
-        )
+        message = self._reply_message(record, body, request[FILES])
+        record.replies.append(self._reply("followup", body, message, request[FILES]))
         return message
 
     async def _edit_reply(self, request: web.Request) -> Json:
@@ -195,8 +278,9 @@ class InteractionRoutes(RestRoutes):
             raise unknown("Message", 10008)
         body = request[BODY]
         original = record.replies[0]
-        record.replies.append(
-            {"kind": "edit", "content": body.get("content"), "ephemeral": original["ephemeral"]}
-        )
         flags = EPHEMERAL if original["ephemeral"] else 0
-        return self._reply_message(record, body.get("content") or "", flags)
+        message = self._reply_message(record, {**body, "flags": flags}, request[FILES])
+        record.replies.append(
+            self._reply("edit", {**body, "flags": flags}, message, request[FILES])
+        )
+        return message

@@ -6,11 +6,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from .errors import unknown
 from .guilds import Guild
-from .objects import Channel, Json, User, iso_now
+from .objects import Channel, Json, Upload, User, iso_now
 
 
 def rest_message(data: Json) -> Json:
@@ -47,7 +47,12 @@ class MessageLog:
     guilds: dict[int, Guild]
     messages: dict[int, Json]  # message id -> payload, for every message seen
     reactions: dict[int, set[tuple[str, int]]]  # message id -> (emoji, user id)
+    uploads: dict[int, Upload]  # attachment id -> the file the bot sent
     snowflake: Callable[[], int]
+
+    def attached(self, message: Json) -> list[Upload]:
+        """The files the bot sent with a message (its `attachments`), in order."""
+        return [self.uploads[int(a["id"])] for a in message.get("attachments", [])]
 
     def message(self, channel_id: int, message_id: int) -> Json:
         found = self.messages.get(message_id)
@@ -86,11 +91,14 @@ class MessageLog:
         attachments: int = 0,
         ping_reply: bool = True,
         referenced: str = "resolved",
+        components: list[Json] | None = None,
+        uploads: Sequence[Upload] = (),
     ) -> Json:
         """A MESSAGE_CREATE body as Discord sends it, including the reply's referenced message.
 
         `referenced` is how Discord filled `referenced_message` in: "resolved" (the message),
         "missing" (the key left out: Discord did not try to fetch it) or "deleted" (null).
+        `components` (buttons, selects) and `uploads` (files) are what the bot sent with it.
         """
         guild = self.guilds.get(channel.guild_id) if channel.guild_id is not None else None
         mentioned = list(mentions)
@@ -131,8 +139,21 @@ class MessageLog:
             "pinned": False,
             "type": 0 if reply_to is None else 19,
             "flags": 0,
-            "components": [],
+            "components": components or [],
         }
+        for upload in uploads:
+            attachment_id = self.snowflake()
+            self.uploads[attachment_id] = upload
+            data["attachments"].append(
+                {
+                    "id": str(attachment_id),
+                    "filename": upload.filename,
+                    "size": len(upload.data),
+                    "url": f"http://127.0.0.1/attachments/{attachment_id}/{upload.filename}",
+                    "proxy_url": f"http://127.0.0.1/attachments/{attachment_id}/{upload.filename}",
+                    "content_type": "application/octet-stream",
+                }
+            )
         if guild is not None:
             data["guild_id"] = str(guild.id)
             if author.id in guild.members:

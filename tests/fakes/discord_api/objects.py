@@ -17,6 +17,14 @@ def iso_now() -> str:
     return datetime.now(UTC).isoformat()
 
 
+@dataclass(frozen=True)
+class Upload:
+    """A file the bot sent (multipart `files[n]`), kept as Discord would store it."""
+
+    filename: str
+    data: bytes
+
+
 @dataclass
 class User:
     id: int

@@ -1,5 +1,6 @@
-"""What every REST route of the loopback Discord shares: the prefix, the parsed body, ids from
-the path, exact JSON responses, and the route table each resource adds to.
+"""What every REST route of the loopback Discord shares: the prefix, the parsed body (the JSON,
+or a multipart request's `payload_json`) and its uploaded files, ids from the path, exact JSON
+responses, and the route table each resource adds to.
 
 A handler takes an aiohttp request and returns the JSON body (None for 204) or raises `ApiError`;
 `server.FakeDiscord` turns that into a response, records the request and applies injected faults.
@@ -17,12 +18,15 @@ from aiohttp import web
 from .errors import ApiError
 from .gateway import Gateway
 from .guilds import Guild
-from .objects import Member
+from .objects import Member, Upload
 
 API = "/api/v10"
 BODY: web.RequestKey[Any] = web.RequestKey(
     "body"
 )  # the parsed JSON body, set by the server's middleware
+
+
+FILES: web.RequestKey[list[Upload]] = web.RequestKey("files")  # the uploads, set likewise
 Handler = Callable[[web.Request], Awaitable[Any]]
 Route = tuple[str, str, Handler]  # method, path under API, handler
 

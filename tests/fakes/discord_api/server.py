@@ -1,7 +1,8 @@
 """A loopback Discord: the REST API under /api/v10 and a websocket gateway, in one aiohttp app.
 
 `FakeDiscord` puts together the world (`world`), the gateway (`gateway`, `activity`,
-`interactions`), one module of REST routes per resource (`application`, `channels`, `members`,
+`interactions`, `components`: clicks, choices and submitted forms), one module of REST routes
+per resource (`application`, `channels`, `members`,
 `automod`) and the injected faults (`faults`); it records every request.
 
 What it fakes, well enough for the real discord.py 2.7 client:
@@ -12,9 +13,11 @@ What it fakes, well enough for the real discord.py 2.7 client:
   Closes with resumable codes (4000) keep the session; others (4007, 4009, ...) end it, so a
   RESUME gets INVALID_SESSION and what happened meanwhile is never delivered. IDENTIFY can be
   held back (`identify_held`) to open such a gap on purpose.
-- REST: login (``users/@me``, ``oauth2/applications/@me``), command sync (global and guild),
-  interaction callbacks (no Authorization header, ``?with_response=1``) and follow-ups, with
-  expiry (10062 for the response, 401/50027 for webhooks), messages (one, or history with
+- REST: login (``users/@me``, ``oauth2/applications/@me``), command sync (global and guild;
+  slash commands and message menu entries), interaction callbacks (no Authorization header,
+  ``?with_response=1``; messages, deferrals, forms) and follow-ups, with expiry (10062 for the
+  response, 401/50027 for webhooks), multipart uploads (``payload_json`` and ``files[n]``, kept
+  in ``world.uploads``), components (buttons, selects) on messages, messages (one, or history with
   ``limit``/``after``/``before``, newest first, without the gateway-only ``member``/``guild_id``),
   reactions, member roles, roles, channel permission overwrites, AutoMod rules, DMs, linked-role
   metadata. State changes are echoed on the gateway as Discord does (GUILD_MEMBER_UPDATE, ...).
@@ -26,7 +29,8 @@ What it fakes, well enough for the real discord.py 2.7 client:
   the body as text. Every request is recorded (method, path, arrival time, body, status).
 
 What it does not fake: compression (text frames only), sharding, voice, presences, audit logs,
-file uploads, message edits by users, guild/channel creation over REST, global rate limits.
+message edits by users, guild/channel creation over REST, global rate limits, a file's URL
+(uploads are kept in `world.uploads`, not served).
 """
 
 from __future__ import annotations
@@ -37,7 +41,7 @@ import json
 import re
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote
 
@@ -47,13 +51,14 @@ from .activity import MemberActivity
 from .application import ApplicationRoutes
 from .automod import AutoModRoutes
 from .channels import ChannelRoutes
+from .components import ComponentActivity
 from .errors import ApiError
 from .faults import Delay, Failure, FaultControls, RateLimit
 from .gateway import GatewaySession
-from .interactions import InteractionRecord, InteractionRoutes
+from .interactions import InteractionRecord
 from .members import MemberRoutes
-from .objects import Json, User
-from .rest import API, BODY, Handler, json_response
+from .objects import Json, Upload, User
+from .rest import API, BODY, FILES, Handler, json_response
 from .world import World
 
 
@@ -67,11 +72,12 @@ class RecordedRequest:
     authorized: bool
     reason: str | None
     status: int | None = None
+    files: list[Upload] = field(default_factory=list)  # multipart uploads, in order
 
 
 class FakeDiscord(
     ApplicationRoutes,
-    InteractionRoutes,
+    ComponentActivity,
     ChannelRoutes,
     MemberRoutes,
     AutoModRoutes,
@@ -190,7 +196,10 @@ class FakeDiscord(
             return gateway
         path = request.path[len(API) :]
         body: Any = None
-        if request.can_read_body:
+        files: list[Upload] = []
+        if request.content_type == "multipart/form-data":
+            body, files = await _multipart(request)
+        elif request.can_read_body:
             raw = await request.read()
             body = json.loads(raw) if request.content_type == "application/json" else raw.decode()
         reason = request.headers.get("X-Audit-Log-Reason")
@@ -204,10 +213,12 @@ class FakeDiscord(
             at=time.perf_counter(),
             authorized=authorized,
             reason=None if reason is None else unquote(reason),
+            files=files,
         )
         self.requests.append(record)
         self._notify()  # arrival counts too: a test may wait for a request still being answered
         request[BODY] = body
+        request[FILES] = files
         response = await self._answer(request, handler, path, token_in_url or authorized)
         record.status = response.status
         self._notify()
@@ -231,3 +242,15 @@ class FakeDiscord(
         if isinstance(result, web.StreamResponse):
             return result
         return json_response(204 if result is None else 200, result, headers)
+
+
+async def _multipart(request: web.Request) -> tuple[Any, list[Upload]]:
+    """discord.py's upload: `payload_json` (the JSON body) and `files[n]` fields, in order."""
+    form = await request.post()
+    body: Any = json.loads(str(form["payload_json"])) if "payload_json" in form else None
+    files = [
+        Upload(value.filename, value.file.read())
+        for name, value in form.items()
+        if name.startswith("files[") and isinstance(value, web.FileField)
+    ]
+    return body, files

@@ -14,7 +14,7 @@ from typing import Any
 from .errors import unknown
 from .guilds import Guild
 from .messages import MessageLog
-from .objects import DM, PUBLIC_THREAD, TEXT, Channel, Json, Member, Role, User
+from .objects import DM, PUBLIC_THREAD, TEXT, Channel, Json, Member, Role, Upload, User
 from .permissions import EVERYONE_DEFAULT
 
 DISCORD_EPOCH_MS = 1_420_070_400_000
@@ -31,6 +31,7 @@ class World(MessageLog):
         self.dm_channels: dict[int, Channel] = {}
         self.messages: dict[int, Json] = {}  # message id -> payload, for every message seen
         self.reactions: dict[int, set[tuple[str, int]]] = {}  # message id -> (emoji, user id)
+        self.uploads: dict[int, Upload] = {}  # attachment id -> a file the bot sent
         self.bot = self.add_user(bot_name, bot=True)
         self.owner = self.add_user("app-owner")
         self.application_id = self.snowflake()
