@@ -175,7 +175,9 @@ class DiscordAdapter:
     async def notify_admins(
         self, community: CommunityRef, text: str, *, choices: Sequence[Choice] = ()
     ) -> None:
-        await self._admins.notify(community, text, choices)
+        """In the log channel, else to the owner; the text may name members, so it is not
+        logged (`admin_notices`)."""
+        await self._admins.notify(community, text, choices, log_text=False)
 
     def own_account(self) -> MemberRef | None:
         """The bot's own account (None until connected)."""

@@ -2,8 +2,9 @@
 
 A missing permission would otherwise become one message per deletion, so the same notice goes
 out at most once an hour per server; a caveat worth saying only once ever (`tell_once`) is
-remembered in the adapter's durable state. Every notice is logged too (it names servers and
-channels, never members).
+remembered in the adapter's durable state. The adapter's own notices are logged too, in full
+(they name servers and channels, never members); one the core sends (`notify_admins`: a report,
+a refused second account) may name or quote members, so only that it was sent is logged.
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ from collections.abc import Awaitable, Callable, MutableMapping, Sequence
 import discord
 
 from bot.adapters.base import AdapterError, AdapterState
-from bot.adapters.discord.answers import MESSAGE_LIMIT
 from bot.adapters.discord.buttons import typed_choices
 from bot.adapters.discord.client import GatewayClient
 from bot.adapters.discord.events import community_ref, member_ref, parse_channel_id
@@ -51,10 +51,16 @@ class AdminNotices:
         self._told_once: set[str] = set()
 
     async def notify(
-        self, community: CommunityRef, text: str, choices: Sequence[Choice] = ()
+        self,
+        community: CommunityRef,
+        text: str,
+        choices: Sequence[Choice] = (),
+        *,
+        log_text: bool = True,
     ) -> None:
         """The community's log channel (`choices` as buttons); else a DM to the owner (the
-        choices written as commands to run in the server); always the log. Deduplicated."""
+        choices written as commands to run in the server); always the log (the text itself
+        only when `log_text`: the adapter's own words). Deduplicated."""
         guild = self._clients.guild(community)
         now = time.monotonic()
         key = (guild.id, text, tuple(choices))
@@ -62,11 +68,16 @@ class AdminNotices:
             return
         self._told[key] = now
         self.metrics["admin_notices"] += 1
-        log.warning("for the admins of %s (%s): %s", guild.name, guild.id, text)
+        if log_text:
+            log.warning("for the admins of %s (%s): %s", guild.name, guild.id, text)
+        else:
+            log.info(
+                "a notice for the admins of %s (%s), %d characters", guild.name, guild.id, len(text)
+            )
         channel = self._log_channel(guild)
         if channel is not None:
             try:
-                await send_with_choices(channel, text[:MESSAGE_LIMIT], choices)
+                await send_with_choices(channel, text, choices)
                 return
             except discord.HTTPException as exc:
                 log.warning("cannot post in the log channel of %s: %s", guild.id, exc)

@@ -301,12 +301,9 @@ class Desk(Cog):
         await ctx.respond(f"Report #{report}: {outcome}.")
 
 
-async def test_a_file_answer_arrives_privately_with_its_bytes(
-    discord_world: DiscordWorld, discord_adapter: AdapterFactory
-) -> None:
-    w = discord_world
+async def handing_over(discord_adapter: AdapterFactory, data: bytes) -> None:
+    """An adapter whose stand-in core answers every command with `data` as my-data.json."""
     sink = RecordingSink()
-    data = json.dumps({"member": str(w.alice.id), "filter": "replies"}).encode()
 
     async def hand_over(adapter: object, item: Event | CommandInvocation) -> None:
         if isinstance(item, CommandInvocation):
@@ -314,8 +311,15 @@ async def test_a_file_answer_arrives_privately_with_its_bytes(
             await adapter.respond_file(item, "Your data is attached.", "my-data.json", data)
 
     sink.react = hand_over
-    adapter = await discord_adapter(sink)
-    await adapter.register_commands(SPECS)
+    await (await discord_adapter(sink)).register_commands(SPECS)
+
+
+async def test_a_file_answer_arrives_privately_with_its_bytes(
+    discord_world: DiscordWorld, discord_adapter: AdapterFactory
+) -> None:
+    w = discord_world
+    data = json.dumps({"member": str(w.alice.id), "filter": "replies"}).encode()
+    await handing_over(discord_adapter, data)
 
     record = await w.fake.push_command(w.guild, w.general, w.alice, "mydata")
     answer = await answered(w, record)
@@ -384,20 +388,12 @@ async def test_a_file_too_large_for_discord_is_not_sent_and_the_member_is_told(
     discord_world: DiscordWorld, discord_adapter: AdapterFactory
 ) -> None:
     w = discord_world
-    sink = RecordingSink()
-
-    async def hand_over(adapter: object, item: Event | CommandInvocation) -> None:
-        if isinstance(item, CommandInvocation):
-            assert isinstance(adapter, DiscordAdapter)
-            await adapter.respond_file(item, "Your data.", "my-data.json", b"x" * (11 << 20))
-
-    sink.react = hand_over
-    adapter = await discord_adapter(sink)
-    await adapter.register_commands(SPECS)
+    await handing_over(discord_adapter, b"x" * (11 << 20))
 
     answer = await answered(w, await w.fake.push_command(w.guild, w.general, w.alice, "mydata"))
 
     assert answer["ephemeral"] and "files" not in answer
     assert answer["content"] == (
-        "Your data.\nThe file is too large for Discord to carry (11 MB; the limit is 10 MB)."
+        "Your data is attached.\nThe file is too large for Discord to carry (11 MB; the limit"
+        " is 10 MB)."
     )
