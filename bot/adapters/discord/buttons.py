@@ -39,27 +39,30 @@ def read_button_id(custom_id: str) -> tuple[str, tuple[str, ...]] | None:
     return (name, tuple(words)) if name else None
 
 
-def typed(choice: Choice) -> str:
-    return choice.typed("/")
+def written(choice: Choice) -> str:
+    """`/resolve 12 warned — Warned`: as Matrix writes its choices, with Discord's prefix."""
+    return f"{choice.typed('/')} — {choice.label}"
 
 
 def with_buttons(text: str, choices: Sequence[Choice]) -> tuple[str, discord.ui.View | None]:
     """The text to send and the buttons to put under it. Choices that cannot be buttons (too
-    many, a custom id too long, the same command twice) are added to the text as commands."""
+    many, a custom id too long) are added to the text as commands; the same command twice is
+    one button."""
     if not choices:
         return text, None
     view = discord.ui.View(timeout=None)
     seen: set[str] = set()
-    written: list[str] = []
+    rest: list[str] = []
     for choice in choices:
         custom_id = button_id(choice)
-        fits = len(custom_id) <= CUSTOM_ID_LIMIT and len(seen) < BUTTONS_PER_MESSAGE
-        if not fits or custom_id in seen or not choice.command:
-            written.append(f"{choice.label}: {typed(choice)}")
+        if custom_id in seen:
+            continue
+        if len(custom_id) > CUSTOM_ID_LIMIT or len(seen) >= BUTTONS_PER_MESSAGE:
+            rest.append(written(choice))
             continue
         view.add_item(
             discord.ui.Button(
-                label=shorten(choice.label or typed(choice), LABEL_LIMIT),
+                label=shorten(choice.label or choice.typed("/"), LABEL_LIMIT),
                 custom_id=custom_id,
                 style=discord.ButtonStyle.secondary,
                 row=len(seen) // BUTTONS_PER_ROW,
@@ -67,13 +70,14 @@ def with_buttons(text: str, choices: Sequence[Choice]) -> tuple[str, discord.ui.
         )
         seen.add(custom_id)
     view.stop()  # a container only: clicks are read by custom id, not by this object
-    if written:
-        text = "\n".join([text, *written])
+    if rest:
+        text = "\n".join([text, "Or run one of:", *rest])
     return text, view if seen else None
 
 
 def typed_choices(text: str, choices: Sequence[Choice]) -> str:
-    """For a place without buttons (a direct message outside the server): the commands."""
+    """For a place where buttons would not help (a direct message: the commands answer only
+    in the server), the commands to run there."""
     if not choices:
         return text
-    return "\n".join([text, *(f"{choice.label}: {typed(choice)}" for choice in choices)])
+    return "\n".join([text, "To answer, run one of these in the server:", *map(written, choices)])

@@ -6,7 +6,8 @@ commands. Used on a message, it asks for what the spec needs, in Discord's own f
 1. the spec's first required choice, as a select menu in an ephemeral answer;
 2. its text parameter, as a modal with one optional paragraph (what the member wants to add);
 3. the command, handed to the core like a slash command, `about` the message (its author and
-   the start of its text as the menu delivered them).
+   the start of its text as the menu delivered them); the select now shows what was chosen
+   (so it is not sent twice), and the core's answer follows.
 
 A step is skipped when the spec has no such parameter. What the menu was used on lives in a
 short, bounded memory keyed by the menu's interaction (`MenuUses`); the select and the form
@@ -42,6 +43,7 @@ USE_SECONDS = 30 * 60.0  # how long a member may take to finish what they starte
 ABOUT_TEXT_LIMIT = 1000  # the start of the message that travels with the command
 TEXT_LIMIT = 1000  # what the member may add in the form
 TITLE_LIMIT = 45  # Discord's limit for a modal's title and a field's label
+NAME_LIMIT = 32  # Discord's limit for a menu entry's name
 OPTIONS_LIMIT = 25  # Discord's limit for a select's options
 
 STALE = (
@@ -154,14 +156,13 @@ class MessageMenus:
                 f"the {spec.name} menu", self.used(spec, interaction, message)
             )
 
-        entry = app_commands.ContextMenu(
-            name=shorten(spec.message_menu, 32),
+        return app_commands.ContextMenu(
+            name=shorten(spec.message_menu, NAME_LIMIT),
             callback=used,
             allowed_contexts=app_commands.AppCommandContext(
                 guild=True, dm_channel=False, private_channel=False
             ),
         )
-        return entry
 
     # --- the steps ----------------------------------------------------------------------------
 
@@ -186,7 +187,7 @@ class MessageMenus:
             await self._after_choice(spec, interaction, interaction.id, use, None)
             return
         await interaction.response.send_message(
-            f"{spec.message_menu}: {choice.help}",
+            f"{spec.message_menu}: choose {_lowered(choice.help).rstrip('.')}.",
             view=_pick_view(spec, choice, interaction.id),
             ephemeral=True,
             allowed_mentions=NO_PINGS,
@@ -251,11 +252,13 @@ class MessageMenus:
     ) -> None:
         args: list[tuple[str, str]] = []
         choice, text_spec = choice_param(spec), text_param(spec)
-        if choice is not None and index is not None:
-            args.append((choice.name, choice.choices[index]))
+        chosen = choice.choices[index] if choice is not None and index is not None else None
+        if choice is not None and chosen is not None:
+            args.append((choice.name, chosen))
         if text_spec is not None and text:
             args.append((text_spec.name, text))
         self.uses.pop(key)  # one command per use of the menu
+        await _close_select(interaction, spec, chosen)
         invocation = invocation_of(
             interaction,
             spec.name,
@@ -273,6 +276,27 @@ class MessageMenus:
         await interaction.response.send_message(
             words.format(label=label), ephemeral=True, allowed_mentions=NO_PINGS
         )
+
+
+def _lowered(help: str) -> str:
+    """`What it is about` reads on after a colon as `what it is about` (not `URL`, `ID`)."""
+    return help[:1].lower() + help[1:] if help[1:2].islower() else help
+
+
+async def _close_select(
+    interaction: discord.Interaction, spec: CommandSpec, chosen: str | None
+) -> None:
+    """The select the member chose in (when this step came from it) now shows the choice
+    instead, so it cannot be sent twice; the core's answer follows it."""
+    if interaction.message is None:
+        return
+    label = spec.message_menu or spec.name
+    try:
+        await interaction.response.edit_message(
+            content=label if chosen is None else f"{label}: {chosen}", view=None
+        )
+    except discord.HTTPException as exc:
+        log.info("could not close the select of the %s menu (HTTP %s)", spec.name, exc.status)
 
 
 def _pick_view(spec: CommandSpec, choice: ParamSpec, key: int) -> discord.ui.View:

@@ -5,9 +5,10 @@
 `guilds.py` (permissions, hierarchy, AutoMod limits), `messages.py` (payloads, history),
 `permissions.py`, `errors.py`. The wire: `gateway.py` (sessions, RESUME, intents),
 `activity.py`, `interactions.py` and `components.py` (what tests push: messages, commands,
-menus, clicks, forms), `rest.py` (what routes share) and one module per
-resource (`application.py`, `channels.py`, `members.py`, `automod.py`); `faults.py` (rate
-limits, injected errors and slow answers).
+menus, clicks, forms), `rest.py` (what routes share) and one module per resource
+(`application.py`, `channels.py`, `members.py`, `automod.py`); `faults.py` (rate limits,
+injected errors and slow answers). `loopback_client.py` is a plain discord.py client for tests
+of the fake itself.
 """
 
 from .activity import Pushed

@@ -21,7 +21,7 @@ from .rest import BODY, FILES, RestRoutes, Route, path_id
 EPHEMERAL = 1 << 6
 APPLICATION_COMMAND, COMPONENT, MODAL_SUBMIT = 2, 3, 5  # interaction types
 CHAT_INPUT, MESSAGE_COMMAND = 1, 3  # application command types
-MODAL = 9  # the callback that opens a form
+UPDATE_MESSAGE, MODAL = 7, 9  # callbacks that change the component's message, open a form
 
 
 @dataclass
@@ -49,8 +49,9 @@ class InteractionRecord:
 
     @property
     def answers(self) -> list[Json]:
-        """Replies that are messages (not a form the bot opened)."""
-        return [r for r in self.replies if r.get("type") != MODAL]
+        """Replies that are messages to the person (not a form the bot opened, nor a change
+        to the message a component was on)."""
+        return [r for r in self.replies if r.get("type") not in (MODAL, UPDATE_MESSAGE)]
 
     @property
     def modal(self) -> Json | None:
@@ -244,6 +245,10 @@ class InteractionRoutes(RestRoutes):
         message = None
         if body["type"] == MODAL:
             reply = {"kind": "callback", "type": MODAL, "content": None, "modal": data}
+        elif body["type"] == UPDATE_MESSAGE:
+            message = self._update_component_message(record, data)
+            reply = {"kind": "callback", "type": UPDATE_MESSAGE, "content": message["content"]}
+            reply.update(ephemeral=bool(message["flags"] & EPHEMERAL), message_id=message["id"])
         else:
             message = self._reply_message(record, data, request[FILES])
             reply = self._reply("callback", data, message, request[FILES])
@@ -252,7 +257,7 @@ class InteractionRoutes(RestRoutes):
         if request.query.get("with_response") not in ("1", "true"):
             return None
         resource: Json = {"type": body["type"]}
-        if body["type"] == 4 and message is not None:
+        if body["type"] in (4, UPDATE_MESSAGE) and message is not None:
             resource["message"] = message
         return {
             "interaction": {
@@ -264,6 +269,18 @@ class InteractionRoutes(RestRoutes):
             },
             "resource": resource,
         }
+
+    def _update_component_message(self, record: InteractionRecord, data: Json) -> Json:
+        """UPDATE_MESSAGE: the message the component was on changes in place (what is not
+        given stays)."""
+        if record.message is None:
+            raise ApiError(400, 50035, "Invalid Form Body: no message to update")
+        message = self.world.messages[int(record.message["id"])]
+        if "content" in data:
+            message["content"] = data["content"] or ""
+        if "components" in data:
+            message["components"] = data["components"] or []
+        return message
 
     async def _followup(self, request: web.Request) -> Json:
         record = self._interaction(request)

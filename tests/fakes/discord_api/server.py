@@ -2,8 +2,8 @@
 
 `FakeDiscord` puts together the world (`world`), the gateway (`gateway`, `activity`,
 `interactions`, `components`: clicks, choices and submitted forms), one module of REST routes
-per resource (`application`, `channels`, `members`,
-`automod`) and the injected faults (`faults`); it records every request.
+per resource (`application`, `channels`, `members`, `automod`) and the injected faults
+(`faults`); it records every request.
 
 What it fakes, well enough for the real discord.py 2.7 client:
 - Gateway: HELLO, IDENTIFY -> READY (with a loopback ``resume_gateway_url``) and one GUILD_CREATE

@@ -32,12 +32,7 @@ from bot.model import (
 )
 from bot.params import Param
 from tests.fakes.discord_api import InteractionRecord, Upload, User, buttons_of, select_of
-from tests.fixtures.discord_fake import (
-    AdapterFactory,
-    BotFactory,
-    DiscordWorld,
-    RecordingSink,
-)
+from tests.fixtures.discord_fake import AdapterFactory, BotFactory, DiscordWorld, RecordingSink
 
 pytestmark = pytest.mark.discord_fake
 
@@ -54,7 +49,7 @@ REPORT = CommandSpec(
 )
 NOTE = CommandSpec(  # no choice to make: the menu goes straight to the form
     "note",
-    "Keep a note about a message",
+    "Keep a note",
     (ParamSpec("text", ParamKind.TEXT, "your note"),),
     message_menu="Note this",
 )
@@ -97,9 +92,14 @@ async def answering(discord_adapter: AdapterFactory) -> tuple[DiscordAdapter, Re
 
 
 async def answered(w: DiscordWorld, record: InteractionRecord) -> dict[str, Any]:
-    """The bot's first reply to an interaction (a message or a form), once it came."""
-    await w.fake.wait_until(lambda: record.replies, what="the bot's answer")
-    return record.replies[0]
+    """The bot's first answer to an interaction (a message to the person), once it came."""
+    await w.fake.wait_until(lambda: record.answers, what="the bot's answer")
+    return record.answers[0]
+
+
+async def opened(w: DiscordWorld, record: InteractionRecord) -> dict[str, Any]:
+    """The form the bot opened in answer to an interaction, once it did."""
+    return await w.fake.wait_until(lambda: record.modal, what="a form")  # type: ignore[no-any-return]
 
 
 async def menu_to_form(
@@ -110,7 +110,7 @@ async def menu_to_form(
     menu = await w.fake.push_message_command(w.guild, user, "Report message", message)
     reply = await answered(w, menu)
     pick = await w.fake.push_select(user, w.fake.reply_message(reply), category)
-    await answered(w, pick)
+    await opened(w, pick)
     return pick
 
 
@@ -121,9 +121,8 @@ async def test_the_message_menu_entry_is_published_beside_the_slash_commands(
     await answering(discord_adapter)
 
     published = {(c["name"], c["type"]): c for c in w.world.guild_commands[w.guild.id]}
-    assert {("report", 1), ("Report message", 3), ("Note this", 3), ("resolve", 1)} <= set(
-        published
-    )
+    wanted = {("report", 1), ("Report message", 3), ("Note this", 3), ("resolve", 1)}
+    assert wanted <= set(published)
     assert published[("Report message", 3)]["default_member_permissions"] is None  # members'
     assert published[("resolve", 1)]["default_member_permissions"] == str(1 << 13)
 
@@ -138,13 +137,13 @@ async def test_reporting_through_the_menu_hands_over_the_message_its_author_and_
     menu = await w.fake.push_message_command(w.guild, w.alice, "Report message", posted.data)
     reply = await answered(w, menu)
     select = select_of(w.fake.reply_message(reply))
-    assert reply["ephemeral"] and select is not None
-    assert [o["value"] for o in select["options"]] == list(CATEGORIES)
+    assert reply["ephemeral"] and reply["content"] == "Report message: choose what it is about."
+    assert select is not None and [o["value"] for o in select["options"]] == list(CATEGORIES)
 
-    pick = await w.fake.push_select(w.alice, w.fake.reply_message(reply), "harassment")
-    await answered(w, pick)
-    form = pick.modal
-    assert form is not None and form["title"] == "Report message"
+    prompt = w.fake.reply_message(reply)
+    pick = await w.fake.push_select(w.alice, prompt, "harassment")
+    form = await opened(w, pick)
+    assert form["title"] == "Report message"
     (field,) = [c["component"] for c in form["components"]]
     assert field["style"] == 2 and field["max_length"] == 1000 and not field["required"]
 
@@ -159,6 +158,8 @@ async def test_reporting_through_the_menu_hands_over_the_message_its_author_and_
     assert invocation.community == community(w) and invocation.channel == where
     answer = await answered(w, submit)
     assert answer["ephemeral"] and answer["content"] == ANSWER
+    # the select now shows the choice and can no longer be sent again
+    assert (prompt["content"], prompt["components"]) == ("Report message: harassment", [])
 
 
 async def test_details_left_empty_are_not_passed_on(
@@ -183,8 +184,7 @@ async def test_a_menu_without_a_choice_opens_the_form_at_once(
     posted = await w.fake.push_message(w.general, w.bob, "a fine post")
 
     menu = await w.fake.push_message_command(w.guild, w.moderator, "Note this", posted.data)
-    await answered(w, menu)
-    assert menu.modal is not None and menu.modal["title"] == "Note this"
+    assert (await opened(w, menu))["title"] == "Note this"
     await w.fake.push_modal_submit(menu, w.moderator, text="keep an eye on it")
 
     invocation = await sink.next(CommandInvocation)
@@ -253,12 +253,11 @@ async def test_choices_that_buttons_cannot_hold_are_written_out(
     )
 
     (notice,) = w.fake.bot_messages(w.general.id)
-    rows = notice["components"]
-    assert [len(row["components"]) for row in rows] == [5, 5, 5, 5, 5]
-    assert len(buttons_of(notice)) == 25
+    assert [len(row["components"]) for row in notice["components"]] == [5, 5, 5, 5, 5]
     assert notice["content"].splitlines()[1:] == [
-        "#25: /resolve 25 warned",
-        f"Long: /resolve {'9' * 100}",
+        "Or run one of:",
+        "/resolve 25 warned — #25",
+        f"/resolve {'9' * 100} — Long",
     ]
 
 

@@ -49,14 +49,14 @@ class Moderated:
         menu = await fake.push_message_command(self.w.guild, reporter, "Report message", message)
         prompt = await self.answer(menu)
         pick = await fake.push_select(reporter, fake.reply_message(prompt), category)
-        await self.answer(pick)
+        await fake.wait_until(lambda: pick.modal, what="the form")
         sent = await fake.push_modal_submit(pick, reporter, text=details)
         return await self.answer(sent)
 
     async def answer(self, record: InteractionRecord) -> Json:
-        """The bot's first reply to an interaction, once it came."""
-        await self.w.fake.wait_until(lambda: record.replies, what="the bot's answer")
-        return record.replies[0]
+        """The bot's first answer to an interaction (a message to the person), once it came."""
+        await self.w.fake.wait_until(lambda: record.answers, what="the bot's answer")
+        return record.answers[0]
 
     async def in_mods(self, contains: str) -> Json:
         """The bot's post in the moderators' channel that says `contains`."""
@@ -275,3 +275,21 @@ async def test_without_a_moderators_channel_reports_reach_the_admins_and_no_log_
     logged = "\n".join(r.getMessage() for r in caplog.records if r.name.startswith("bot"))
     for secret in (str(w.alice.id), str(w.bob.id), "where you live", "he means it"):
         assert secret not in logged
+
+
+async def test_a_slash_report_names_the_account_and_one_naming_nothing_says_how(
+    moderated: Moderated,
+) -> None:
+    m, w = moderated, moderated.w
+
+    vague = (await m.bot.run(w.alice, "report", category="spam")).replies[0]
+    assert vague["ephemeral"] and vague["content"] == (
+        'Say what you are reporting: use "Report message" in the message\'s menu (Apps), or'
+        " name the account: /report <category> @someone."
+    )
+    assert w.fake.bot_messages(m.mods.id) == []
+
+    named = await m.bot.run(w.alice, "report", category="impersonation", member=w.mallory)
+    assert "Your report #" in named.replies[0]["content"]
+    notice = (await m.in_mods("impersonation"))["content"]
+    assert f"About: <@{w.mallory.id}> (not verified)" in notice and "Message:" not in notice
