@@ -90,7 +90,7 @@ def acknowledgement(
     due = report.answer_due_at or now
     lines.append(
         f"Expect an answer within {duration_words(due - now)} ({in_words(due, now)}); I will"
-        " tell you here what they decide."
+        " let you know privately what they decide."
     )
     if support:
         lines.append("")

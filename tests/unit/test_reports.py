@@ -125,7 +125,7 @@ async def test_a_report_is_stored_routed_and_acknowledged(world: World) -> None:
     assert stored.answer_due_at == START + timedelta(hours=48)
     assert f"Your report #{stored.id} (spam) is with the moderators of The Garden" in answer
     assert "Rule 4: no advertising." in answer
-    assert "within 2 days" in answer and "I will tell you here what they decide" in answer
+    assert "within 2 days" in answer and "I will let you know privately what they decide" in answer
     [notice] = w.moderators()
     assert f"Report #{stored.id}: spam" in notice
     assert f"About: {MALLORY.id} (not verified)" in notice
