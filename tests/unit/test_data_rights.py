@@ -23,6 +23,7 @@ from cogs.housekeeping import Housekeeping
 from cogs.reports import Reports
 from cogs.rights import DataRights
 from cogs.verification import Verification
+from tests.fakes.clock import StoppedClock
 from tests.recording import RecordingAdapter
 
 SPACE = CommunityRef("matrix", "!space:hs")
@@ -51,18 +52,10 @@ CONFIG = parse_config(
 
 
 @dataclass
-class Clock:
-    now: datetime = START
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
-@dataclass
 class World:
     core: BotCore
     adapter: RecordingAdapter
-    clock: Clock
+    clock: StoppedClock
 
     async def run(
         self, name: str, *words: str, by: MemberRef = ALICE, where: CommunityRef | None = SPACE
@@ -79,7 +72,7 @@ async def world(store: Store) -> AsyncIterator[World]:
         served=[SPACE, LOUNGE], names={SPACE.id: "The Garden", LOUNGE.id: "The Lounge"}
     )
     adapter.members = {ALICE: {SPACE, LOUNGE}, BOB: {SPACE}}
-    clock = Clock()
+    clock = StoppedClock(START)
     cogs = [Badges, Verification, Filters, Reports, AuditTrailCommands, DataRights, Housekeeping]
     core = BotCore(CONFIG, store, adapters=[adapter], cogs=cogs, clock=clock)
     await core.start()

@@ -19,6 +19,7 @@ from bot.policy import ReportOutcome
 from bot.storage.records import VerificationRecord
 from bot.storage.repo import Store
 from cogs.reports import Reports
+from tests.fakes.clock import StoppedClock
 from tests.recording import RecordingAdapter
 
 SPACE = CommunityRef("matrix", "!space:hs")
@@ -52,18 +53,10 @@ CONFIG = parse_config(
 
 
 @dataclass
-class Clock:
-    now: datetime = START
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
-@dataclass
 class World:
     core: BotCore
     adapter: RecordingAdapter
-    clock: Clock
+    clock: StoppedClock
     cog: Reports = field(init=False)
 
     def __post_init__(self) -> None:
@@ -92,7 +85,7 @@ class World:
 @pytest.fixture
 async def world(store: Store) -> AsyncIterator[World]:
     adapter = RecordingAdapter(served=[SPACE], names={SPACE.id: "The Garden"})
-    clock = Clock()
+    clock = StoppedClock(START)
     core = BotCore(CONFIG, store, adapters=[adapter], cogs=[Reports], clock=clock)
     await store.save_verification(
         VerificationRecord("matrix", VERA.id, "moderator", "reviewed", "v" * 64, START)

@@ -195,19 +195,30 @@ class MessageMenus:
 
     async def picked(self, interaction: discord.Interaction, command: str, key: int) -> None:
         """Step 2: the choice is made; open the form (or hand the command over)."""
-        spec, use = self._specs.get(command), self.uses.get(key)
-        if spec is None or use is None:
-            await self._say(interaction, STALE, spec)
+        found = await self._in_progress(interaction, command, key)
+        if found is None:
             return
-        if use.user_id != interaction.user.id:
-            await self._say(interaction, NOT_YOURS, spec)
-            return
+        spec, use = found
         choice = choice_param(spec)
         values = data_of(interaction).get("values") or []
         if choice is None or not values or values[0] not in choice.choices:
             await self._say(interaction, STALE, spec)
             return
         await self._after_choice(spec, interaction, key, use, choice.choices.index(values[0]))
+
+    async def _in_progress(
+        self, interaction: discord.Interaction, command: str, key: int
+    ) -> tuple[CommandSpec, MenuUse] | None:
+        """The command and the menu use a select or form belongs to; None (and the member
+        told why) when it outlived the bot's memory or is someone else's."""
+        spec, use = self._specs.get(command), self.uses.get(key)
+        if spec is None or use is None:
+            await self._say(interaction, STALE, spec)
+            return None
+        if use.user_id != interaction.user.id:
+            await self._say(interaction, NOT_YOURS, spec)
+            return None
+        return spec, use
 
     async def _after_choice(
         self,
@@ -227,13 +238,10 @@ class MessageMenus:
         self, interaction: discord.Interaction, command: str, key: int, index: int | None
     ) -> None:
         """Step 3: the form is sent; the command goes to the core, about the message."""
-        spec, use = self._specs.get(command), self.uses.get(key)
-        if spec is None or use is None:
-            await self._say(interaction, STALE, spec)
+        found = await self._in_progress(interaction, command, key)
+        if found is None:
             return
-        if use.user_id != interaction.user.id:
-            await self._say(interaction, NOT_YOURS, spec)
-            return
+        spec, use = found
         choice = choice_param(spec)
         if index is not None and (choice is None or index >= len(choice.choices)):
             await self._say(interaction, STALE, spec)  # the choices changed since
