@@ -125,6 +125,8 @@ class Config(Section):
         found: list[tuple[str, SecretRef]] = []
         if self.identity.hash_key:
             found.append(("identity.hash_key", self.identity.hash_key))
+        if self.web.metrics_token:
+            found.append(("web.metrics_token", self.web.metrics_token))
         if self.methods.oidc and self.methods.oidc.client_secret:
             found.append(("methods.oidc.client_secret", self.methods.oidc.client_secret))
         if self.methods.email_code and self.methods.email_code.smtp_password:

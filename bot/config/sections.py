@@ -33,6 +33,12 @@ class WebSettings(Section):
     listen_host: str = "127.0.0.1"
     listen_port: Annotated[int, Field(ge=0, le=65535)] = 8080
     enabled: bool = True
+    # /metrics: on its own listener (same host) instead of the pages' port, and/or only for a
+    # scraper that sends `Authorization: Bearer <token>`
+    metrics_port: Annotated[int, Field(ge=0, le=65535)] | None = None
+    metrics_token: SecretRef | None = None
+    dashboard: bool = True  # the admins' dashboard (`dashboard` sends a one-time sign-in link)
+    dashboard_session_hours: Annotated[int, Field(ge=1, le=168)] = 8
 
     @field_validator("base_url")
     @classmethod
