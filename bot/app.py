@@ -15,6 +15,7 @@ from bot.storage import migrate
 from bot.storage.invalidation import PgInvalidation
 from bot.storage.repo import Store
 from bot.verification.service import VerificationService
+from bot.web import operations
 from bot.web.app import WebServer, create_app
 from cogs.admin import Admin
 from cogs.audit import AuditTrailCommands
@@ -69,6 +70,7 @@ class Application:
             self.core.add_cog(cog)
         self.invalidation: PgInvalidation | None = None
         self.web: WebServer | None = None
+        self.operations: WebServer | None = None  # /healthz, /metrics on web.metrics_port
         if self.store.dialect == "postgresql":
             self.invalidation = PgInvalidation(config.database.url, self.core.cache)
 
@@ -102,6 +104,13 @@ class Application:
                 create_app(self.core, self.service), host=web.listen_host, port=web.listen_port
             )
             await self.web.start()
+        if self.config.web.metrics_port is not None:
+            self.operations = WebServer(
+                operations.operations_app(self.core),
+                host=self.config.web.listen_host,
+                port=self.config.web.metrics_port,
+            )
+            await self.operations.start()
 
     async def serve(self, stop: asyncio.Event, force: asyncio.Event) -> bool:
         """Start, run until `stop` is set, then stop what started.
@@ -138,6 +147,8 @@ class Application:
     async def stop(self) -> None:
         if self.web is not None:
             await self.web.stop()
+        if self.operations is not None:
+            await self.operations.stop()
         if self.service is not None:
             await self.service.close()
         await self.core.stop()

@@ -25,7 +25,7 @@ from bot.cog import Cog, CommandHandler, Listener
 from bot.commands import bind_arguments
 from bot.config import Config
 from bot.execution import ActionRunner
-from bot.metrics import Metrics
+from bot.metrics import Metrics, timed
 from bot.model import (
     ChannelRef,
     CommandContext,
@@ -84,7 +84,7 @@ class BotCore:
         self.cache = ReadCache(store, config.database.cache_size)
         self.dry_run = dry_run
         self.clock = clock
-        self.metrics = Metrics()
+        self.metrics = Metrics(cache=self.cache.stats, adapters=lambda: self.adapters.values())
         self.audit = AuditTrail(store, mirror=AuditMirror(config, lambda: self.adapters))
         self.adapters: dict[Network, ChatAdapter] = {}
         self.cogs: list[Cog] = []
@@ -176,24 +176,26 @@ class BotCore:
         except asyncio.CancelledError:
             raise
         except Exception:
-            self.metrics.count("handler_failures")
+            self.metrics.handler_failed()
             log.exception("%s failed; carrying on", name)
             return None
 
     # --- routing (EventSink) ------------------------------------------------------------------
 
+    @timed("event")
     async def handle_event(self, adapter: ChatAdapter, event: Event) -> None:
-        self.metrics.count(f"events.{type(event).__name__}")
+        self.metrics.event(event)
         for handler in self._listeners.get(type(event), ()):
             await self._guard(
                 f"listener {getattr(handler, '__qualname__', handler)}", handler(event)
             )
 
+    @timed("command")
     async def handle_command(self, adapter: ChatAdapter, invocation: CommandInvocation) -> None:
-        self.metrics.count("commands")
         prefix = adapter.capabilities.command_prefix
         entry = self._commands.get(invocation.name)
         if entry is None:
+            self.metrics.command("unknown")
             await self._reply(
                 adapter,
                 invocation,
@@ -205,16 +207,18 @@ class BotCore:
         if invocation.event_id is not None and not await self.store.claim_event(
             adapter.network, invocation.event_id, self.clock()
         ):
+            self.metrics.command("duplicate")
             log.info("command %s already handled; ignoring the redelivery", invocation.event_id)
             return
         if invocation.community is None and not spec.direct_ok:
+            self.metrics.command("refused")
             await self._reply(
                 adapter, invocation, f"Run {prefix}{spec.name} in the community it is about."
             )
             return
         if invocation.invoker.role < spec.access:
             needed = "an admin" if spec.access >= Role.ADMIN else "a moderator"
-            self.metrics.count("commands.denied")
+            self.metrics.command("denied")
             await self._reply(adapter, invocation, f"Only {needed} can run {prefix}{spec.name}.")
             return
         try:
@@ -222,10 +226,12 @@ class BotCore:
             answer = functools.partial(self._answer, adapter, invocation)
             answer_file = functools.partial(self._answer_file, adapter, invocation)
             await handler(CommandContext(invocation, spec, answer, answer_file), **values)
+            self.metrics.command("ok")
         except CommandError as exc:
+            self.metrics.command("refused")
             await self._reply(adapter, invocation, str(exc))
         except Exception:
-            self.metrics.count("handler_failures")
+            self.metrics.command("failed")
             log.exception("command %s failed", spec.name)
             await self._reply(
                 adapter,

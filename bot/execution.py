@@ -62,7 +62,7 @@ class ActionRunner:
         """Perform one action (or, in a dry run, log and audit it). True when it took effect."""
         if isinstance(action, act.Allow):
             if action.why:
-                self.metrics.count("decisions.allowed_without_facts")
+                self.metrics.allowed_without_facts()
             return True
         # what happened, naming no one: account ids live in the audit's actor and target columns
         said = act.summary(action) or act.kind(action)
@@ -73,14 +73,14 @@ class ActionRunner:
         try:
             await self._executors[type(action)](action)
         except AdapterError as exc:
-            self.metrics.count("actions.failed")
+            self.metrics.action_failed(action)
             log.warning("could not carry out %s: %s", act.kind(action), exc)
             return False
         except Exception:
-            self.metrics.count("actions.failed")
+            self.metrics.action_failed(action)
             log.exception("could not carry out %s", act.kind(action))
             return False
-        self.metrics.count(f"actions.{type(action).__name__}")
+        self.metrics.action(action)
         if act.summary(action) is not None:
             log.info("%s", said)
         if not isinstance(

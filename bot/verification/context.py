@@ -22,6 +22,7 @@ from bot.actions import Action, SendDirect
 from bot.adapters.base import ChatAdapter
 from bot.audit import AuditTrail
 from bot.config import Config, ConfigError
+from bot.metrics import Metrics
 from bot.model import CommunityRef, MemberRef, Network
 from bot.storage.cache import ReadCache
 from bot.storage.records import AuditDraft, PendingRecord
@@ -76,6 +77,9 @@ class ServiceCore(Protocol):
 
     @property
     def audit(self) -> AuditTrail: ...
+
+    @property
+    def metrics(self) -> Metrics: ...
 
     @property
     def adapters(self) -> Mapping[Network, ChatAdapter]: ...
@@ -258,5 +262,6 @@ class CheckContext:
             failure.reason,
             failure.detail,
         )
+        self.core.metrics.check(record.method, "failed")
         await self.tell(record.member, f"Your verification did not succeed. {failure}")
         return Result(False, failure_title(failure.reason), str(failure))

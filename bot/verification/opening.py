@@ -128,6 +128,7 @@ class Opening:
         elif method == "oidc":
             await self.oidc.reachable()  # an unreachable provider should not burn the link
         claims = await self.ctx.links.redeem(token, self)
+        self.ctx.core.metrics.check(method, "started")
         if method == "oidc":
             return await self.oidc.start(claims, browser)
         if method == "email_code":

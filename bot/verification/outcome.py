@@ -73,6 +73,7 @@ class Outcome:
         if stored.full:
             return await self._refuse_second_account(member, proof, stored.full)
         log.info("a member verified in %s (%s)", origin.id, proof.method)
+        ctx.core.metrics.check(proof.method, "completed")
         await ctx.audit(origin, member, "verified", member, f"{proof.method} {proof.level}")
         shown = list(await self._refresh(member))
         message = self._success_text(
@@ -99,6 +100,7 @@ class Outcome:
             " choose that way."
         )
         log.info("a check in %s proved less than it needs (%s)", origin.id, proof.method)
+        ctx.core.metrics.check(proof.method, "refused")
         await ctx.tell(member, message)
         return Result(False, f"Not enough for {name}", message)
 
@@ -113,6 +115,7 @@ class Outcome:
         until a moderator lifts the revocation. The other account is never named."""
         ctx = self.ctx
         own = revocation.account_id == member.id
+        ctx.core.metrics.check(proof.method, "refused")
         await ctx.audit(origin, member, "revoked_identity_refused", member, proof.method)
         if not own:
             done = method_words(ctx.config, proof.method, proof.level)
@@ -142,6 +145,7 @@ class Outcome:
         names = either([ctx.community_name(c) for c in conflicts])
         others = "another account" if limit == 1 else f"{limit} other accounts"
         done = method_words(ctx.config, proof.method, proof.level)
+        ctx.core.metrics.check(proof.method, "refused")
         for community in conflicts:
             await ctx.audit(community, member, "second_account_refused", member, proof.method)
             await ctx.core.execute(

@@ -84,6 +84,7 @@ class Pages:
         return self.render("result.html", status=status, title=title, ok=False, message=message)
 
     def rejected(self, exc: FormRejected) -> web.Response:
+        self.core.metrics.form_refused(exc.reason)
         return self.failure(failure_title(exc.reason), str(exc), status=403)
 
     def csrf(self, browser: str, action: str) -> str:

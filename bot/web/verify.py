@@ -25,7 +25,7 @@ from bot.verification.service import (
     VerificationService,
 )
 from bot.verification.titles import failure_title, link_title
-from bot.web.keys import PAGES_KEY, SERVICE_KEY
+from bot.web.keys import CORE_KEY, PAGES_KEY, SERVICE_KEY
 from bot.web.pages import Pages
 
 log = logging.getLogger(__name__)
@@ -62,6 +62,7 @@ def _stale(pages: Pages, error: StaleCheck, status: int = 410) -> web.Response:
 
 
 async def link_page(request: web.Request) -> web.Response:
+    request.app[CORE_KEY].metrics.web_page("link")
     pages, service = _pages(request), _service(request)
     token = request.match_info["token"]
     try:
@@ -112,6 +113,7 @@ def _render_link(
 
 
 async def start_method(request: web.Request) -> web.StreamResponse:
+    request.app[CORE_KEY].metrics.web_page("choose")
     pages, service = _pages(request), _service(request)
     browser, form = await pages.checked_form(request)
     token = request.match_info["token"]
@@ -177,6 +179,7 @@ def _code_page(
 
 
 async def code_page(request: web.Request) -> web.Response:
+    request.app[CORE_KEY].metrics.web_page("email_code")
     pages, service = _pages(request), _service(request)
     browser = pages.browser(request)
     check_id = request.match_info["check"]
@@ -186,6 +189,7 @@ async def code_page(request: web.Request) -> web.Response:
 
 
 async def submit_code(request: web.Request) -> web.Response:
+    request.app[CORE_KEY].metrics.web_page("email_code_submit")
     pages, service = _pages(request), _service(request)
     browser, form = await pages.checked_form(request)
     try:
@@ -201,6 +205,7 @@ async def submit_code(request: web.Request) -> web.Response:
 
 
 async def resend_code(request: web.Request) -> web.Response:
+    request.app[CORE_KEY].metrics.web_page("email_code_resend")
     pages, service = _pages(request), _service(request)
     browser, form = await pages.checked_form(request)
     check_id = request.match_info["check"]
@@ -220,6 +225,7 @@ async def resend_code(request: web.Request) -> web.Response:
 
 
 async def oidc_callback(request: web.Request) -> web.Response:
+    request.app[CORE_KEY].metrics.web_page("oidc_callback")
     pages, service = _pages(request), _service(request)
     # Without our cookie this is another browser: the service still uses the callback up (so
     # a leaked one can never be replayed), then refuses it.

@@ -83,7 +83,7 @@ async def test_every_event_of_a_cold_burst_is_judged(small_pool: Store) -> None:
         ]
         await asyncio.gather(*(core.handle_event(adapter, e) for e in events))
         assert len(adapter.removed()) == BURST
-        assert core.metrics.counters.get("handler_failures", 0) == 0
+        assert core.metrics.value("verifybot_handler_failures_total") == 0
         assert len(await small_pool.list_held(ALICE, limit=BURST + 1)) == BURST
     finally:
         await core.stop()

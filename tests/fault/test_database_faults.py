@@ -81,7 +81,7 @@ async def test_sqlite_locked_too_long_fails_one_action_and_carries_on(
     await core.handle_event(adapter, the_reply())
     locker.join()
     assert adapter.removed() == []  # not held, so not removed
-    assert core.metrics.counters["actions.failed"] == 1
+    assert core.metrics.value("verifybot_action_failures_total", kind="withhold") == 1
     await core.handle_event(adapter, the_reply())  # the network delivers it again
     assert adapter.removed() == [MessageRef(ROOM, "$unwanted")]
     assert await core.store.count_held(ALICE) == 1

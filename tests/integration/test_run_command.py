@@ -147,7 +147,7 @@ def test_run_serves_health_and_metrics(tmp_path: Path) -> None:
         with urllib.request.urlopen(f"{base}/healthz", timeout=10) as answer:
             assert answer.status == 200 and answer.read() == b"ok"
         with urllib.request.urlopen(f"{base}/metrics", timeout=10) as answer:
-            assert b"verifybot_cache_hits" in answer.read()
+            assert b"verifybot_cache_lookups_total" in answer.read()
     finally:
         code, output = bot.stop(signal.SIGTERM)
     assert code == 0, output

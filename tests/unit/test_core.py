@@ -310,7 +310,7 @@ async def test_a_badge_the_bot_cannot_grant_is_logged_not_fatal(
     with caplog.at_level(logging.WARNING):
         await core.start()
         await wait_until(lambda: "below the badge role" in caplog.text, what="the badge check")
-    assert core.metrics.counters["actions.failed"] == 1
+    assert core.metrics.value("verifybot_action_failures_total", kind="set_badge") == 1
     await core.stop()
 
 
@@ -382,7 +382,7 @@ async def test_a_hold_that_cannot_be_written_removes_nothing(
     monkeypatch.setattr(core.store, "add_held", disk_full)
     await core.handle_event(adapter, reply(MALLORY, ALICE, "$kept"))
     assert adapter.removed() == []
-    assert core.metrics.counters["actions.failed"] == 1
+    assert core.metrics.value("verifybot_action_failures_total", kind="withhold") == 1
     monkeypatch.undo()
     await core.handle_event(adapter, reply(MALLORY, ALICE, "$held"))
     assert adapter.removed() == [MessageRef(ROOM, "$held")]

@@ -193,9 +193,9 @@ async def test_a_reply_whose_target_is_unknown_is_allowed_and_counted(
         w.general, w.mallory, "to nobody we know", reply_to=gone, ping_reply=False,
         referenced="deleted",
     )  # fmt: skip
-    counters = discord_bot.core.metrics.counters
+    metrics = discord_bot.core.metrics
     async with asyncio.timeout(5):  # decided without any request: nothing else to wait on
-        while counters["decisions.allowed_without_facts"] < 1:  # noqa: ASYNC110
+        while metrics.value("verifybot_decisions_allowed_without_facts_total") < 1:  # noqa: ASYNC110
             await asyncio.sleep(0.01)
     await discord_bot.adapter.drained()
     assert kept.id in w.world.messages
