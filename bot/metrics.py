@@ -27,6 +27,7 @@ from prometheus_client import (
     Histogram,
     PlatformCollector,
     ProcessCollector,
+    disable_created_metrics,
 )
 from prometheus_client.exposition import generate_latest
 
@@ -60,6 +61,11 @@ DECISION_BUCKETS: Final = (
 HANDLER_BUCKETS: Final = (
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
 )  # fmt: skip
+
+
+# No `*_created` series beside each counter: they would double a scrape and nobody reads them
+# (this is process-wide; the bot's registries are the only ones in its process).
+disable_created_metrics()  # type: ignore[no-untyped-call]
 
 
 def snake(type_: type) -> str:
