@@ -18,7 +18,7 @@ import re
 import time
 import typing
 from collections.abc import Callable, Coroutine, Iterable, Mapping
-from typing import Any, Concatenate, Final, Literal, ParamSpec, Protocol, TypeVar
+from typing import Any, Concatenate, Final, Generic, Literal, ParamSpec, Protocol, TypeVar
 
 from prometheus_client import (
     GC_COLLECTOR,
@@ -82,9 +82,32 @@ def _known(value: str, allowed: Iterable[str]) -> str:
     return value if value in allowed else "other"
 
 
+M = TypeVar("M", Counter, Histogram)
+
+
+class _ByLabel(Generic[M]):
+    """A metric's children by the value of its one label, kept in a plain dict: the client's
+    `labels()` takes a lock and costs a microsecond, too much on the hot path."""
+
+    def __init__(self, metric: M, label: str, values: Iterable[str]) -> None:
+        self._metric: M = metric
+        self._label = label
+        self._children: dict[str, M] = {value: self._labelled(value) for value in values}
+
+    def __call__(self, value: str) -> M:
+        child = self._children.get(value)
+        if child is None:
+            child = self._children[value] = self._labelled(value)
+        return child
+
+    def _labelled(self, value: str) -> M:
+        child: M = self._metric.labels(**{self._label: value})
+        return child
+
+
 class Metrics:
     """The core's counters and histograms; cheap enough for the hot path (a dict lookup and a
-    locked add per count)."""
+    locked add per count, well under a microsecond)."""
 
     def __init__(
         self,
@@ -154,16 +177,17 @@ class Metrics:
             ["method", "outcome"],
             registry=registry,
         )
-        for kind in typing.get_args(actions.Action):
-            if kind is not actions.Allow:
-                self._actions.labels(kind=snake(kind))
-                self._action_failures.labels(kind=snake(kind))
-        for kind in typing.get_args(model.Event):
-            self._events.labels(kind=snake(kind))
+        # every kind shows from the start (at 0), so rate() works from the first scrape
+        kinds = [
+            snake(kind) for kind in typing.get_args(actions.Action) if kind is not actions.Allow
+        ]
+        self._action_of = _ByLabel(self._actions, "kind", kinds)
+        self._failure_of = _ByLabel(self._action_failures, "kind", kinds)
+        events = [snake(kind) for kind in typing.get_args(model.Event)]
+        self._event_of = _ByLabel(self._events, "kind", events)
+        self._handler_of = _ByLabel(self._handler, "kind", typing.get_args(HandlerKind))
         for outcome in COMMAND_OUTCOMES:
             self._commands.labels(outcome=outcome)
-        for handler in typing.get_args(HandlerKind):
-            self._handler.labels(kind=handler)
         for page in PAGES:
             self._pages.labels(page=page)
         for reason in FORM_REASONS:
@@ -179,16 +203,16 @@ class Metrics:
     # --- the core and the hot path ------------------------------------------------------------
 
     def action(self, action: object) -> None:
-        self._actions.labels(kind=snake(type(action))).inc()
+        self._action_of(snake(type(action))).inc()
 
     def action_failed(self, action: object) -> None:
-        self._action_failures.labels(kind=snake(type(action))).inc()
+        self._failure_of(snake(type(action))).inc()
 
     def allowed_without_facts(self) -> None:
         self._without_facts.inc()
 
     def event(self, event: object) -> None:
-        self._events.labels(kind=snake(type(event))).inc()
+        self._event_of(snake(type(event))).inc()
 
     def command(self, outcome: CommandOutcome) -> None:
         self._commands.labels(outcome=outcome).inc()
@@ -200,7 +224,7 @@ class Metrics:
         self._decision.observe(seconds)
 
     def time_handler(self, kind: HandlerKind, seconds: float) -> None:
-        self._handler.labels(kind=kind).observe(seconds)
+        self._handler_of(kind).observe(seconds)
 
     # --- the verification pages and checks ----------------------------------------------------
 
