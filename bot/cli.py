@@ -47,6 +47,15 @@ def _parser() -> argparse.ArgumentParser:
         "check-config", help="validate a configuration and its secrets, as run would"
     )
     check.add_argument("path", help="path to the TOML configuration")
+    demo = sub.add_parser(
+        "demo",
+        help="run the whole product on this machine: a local homeserver, mail catcher and story",
+    )
+    demo.add_argument(
+        "--no-wait",
+        action="store_true",
+        help="play the story, print the transcript and exit (for CI and a quick look)",
+    )
     return parser
 
 
@@ -221,9 +230,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _check_config(args.path)
         if args.command == "migrate":
             return _migrate_command(args)
+        if args.command == "demo":
+            from bot.demo import run_demo
+
+            return run_demo(wait=not args.no_wait)
         return _run(args.config, args.dry_run, whole_process=argv is None)
     except KeyboardInterrupt:  # before or after the event loop listened for signals
-        if args.command == "run":
+        if args.command in ("run", "demo"):
             _say("verifybot: stopped")
             return EXIT_OK
         _say(f"verifybot {args.command}: interrupted")
