@@ -20,6 +20,7 @@ from bot.web.app import WebServer, create_app
 from cogs.admin import Admin
 from cogs.audit import AuditTrailCommands
 from cogs.badges import Badges
+from cogs.dashboard import Dashboard
 from cogs.filters import Filters
 from cogs.help import Help
 from cogs.housekeeping import Housekeeping
@@ -42,7 +43,7 @@ def build_cogs(core: BotCore) -> tuple[list[Cog], VerificationService | None]:
     # Verification before Badges: on a join, the identity limit is settled before a badge shows
     cogs: list[Cog] = [Help(core), Verification(core, service), badges]
     features = [Filters(core), Reports(core), AuditTrailCommands(core), DataRights(core)]
-    return [*cogs, *features, Admin(core), Housekeeping(core)], service
+    return [*cogs, *features, Admin(core), Dashboard(core), Housekeeping(core)], service
 
 
 def build_adapters(config: Config, core: BotCore) -> list[ChatAdapter]:

@@ -7,6 +7,7 @@ filters cog cover what the platform cannot express.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated
 
 from bot import policy
@@ -18,6 +19,7 @@ from bot.model import (
     CommandContext,
     CommandError,
     CommunityRef,
+    MemberRef,
     UnverifiedPolicy,
 )
 from bot.params import Param
@@ -74,12 +76,26 @@ class Admin(Cog):
             ]
             await ctx.respond("\n".join(lines))
             return
-        chosen = level
+        change = await self.change_policy(community, channel, level, by=ctx.member)
+        await ctx.respond(change.words())
+
+    async def change_policy(
+        self,
+        community: CommunityRef,
+        channel: ChannelRef | None,
+        level: UnverifiedPolicy,
+        *,
+        by: MemberRef,
+    ) -> PolicyChange:
+        """Store, audit, then apply natively: the one way a policy changes, for the `policy`
+        command and the dashboard alike (each checks first that `by` is an admin there)."""
+        adapter = self.core.adapter(community.network)
+        word = adapter.capabilities.channel_word
         await self.core.cache.set_policy(
             community,
             channel.id if channel else None,
-            chosen,
-            by=ctx.member.id,
+            level,
+            by=by.id,
             at=self.core.clock(),
         )
         place = f"{word} {adapter.name_of(channel)}" if channel else "whole community"
@@ -87,26 +103,37 @@ class Admin(Cog):
             AuditDraft(
                 network=community.network,
                 community_id=community.id,
-                actor=ctx.member.id,
+                actor=by.id,
                 action="policy_set",
                 target=None,
-                detail=f"{chosen.value} for the {place}",
+                detail=f"{level.value} for the {place}",
                 at=self.core.clock(),
                 dry_run=self.core.dry_run,
             )
         )
         native = (
-            ApplyPolicy(channel, chosen)
+            ApplyPolicy(channel, level)
             if channel is not None
             else policy.community_wide(community, await self.core.policy_sources(community))
         )
-        applied = await self.core.execute(native, actor=ctx.member)
-        where = f"the {word} {adapter.name_of(channel)}" if channel else "the whole community"
-        if applied:
-            await ctx.respond(f"The policy for {where} is now {chosen.describe()}.")
-        else:
-            await ctx.respond(
-                f"The policy for {where} is saved as {chosen.describe()}, but I could not apply"
-                " it with the network's own settings just now; the admins' log says why. Until"
-                " then I enforce it myself.",
-            )
+        applied = await self.core.execute(native, actor=by)
+        return PolicyChange(f"the {place}", level, applied)
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyChange:
+    """A policy just set: where (in words), what, and whether the network enforces it yet."""
+
+    where: str
+    level: UnverifiedPolicy
+    applied: bool
+
+    def words(self) -> str:
+        """What the admin is told, in the chat and on the dashboard."""
+        if self.applied:
+            return f"The policy for {self.where} is now {self.level.describe()}."
+        return (
+            f"The policy for {self.where} is saved as {self.level.describe()}, but I could not"
+            " apply it with the network's own settings just now; the admins' log says why."
+            " Until then I enforce it myself."
+        )

@@ -21,6 +21,7 @@ from bot.model import (
     MemberRef,
     MessageRef,
     Network,
+    Role,
     UnverifiedPolicy,
 )
 
@@ -66,6 +67,25 @@ class StatsSource(Protocol):
     """An adapter's own counters and gauges (refusals, restarts, queue depth) for /metrics."""
 
     def stats(self) -> Mapping[str, float]: ...
+
+
+@runtime_checkable
+class CommunityFacts(Protocol):
+    """What an adapter knows about a community for its admins' dashboard, read from what it
+    already keeps (no request to the network): how many members it has, what the admins must
+    fix, and whether an account is still an admin there."""
+
+    async def member_count(self, community: CommunityRef) -> int | None:
+        """Members of the community now (the bot not counted); None when not known."""
+        ...
+
+    def problems(self, community: CommunityRef) -> list[str]:
+        """What stops the bot from protecting the community now, each in words with the fix."""
+        ...
+
+    def role_of(self, community: CommunityRef, member: MemberRef) -> Role | None:
+        """The account's standing there now; None when the adapter cannot tell."""
+        ...
 
 
 class AdapterState(Protocol):

@@ -18,6 +18,7 @@ from bot.storage.pending import PendingChecks
 from bot.storage.preferences import Preferences
 from bot.storage.reports import Reports
 from bot.storage.rights import DataRights
+from bot.storage.stats import Stats
 from bot.storage.verifications import Verifications
 
 
@@ -32,6 +33,7 @@ class Store(
     SenderNotices,
     Budgets,
     DataRights,
+    Stats,
 ):
     """The storage entry point: open it with `Store.open(url)`; see each part for its methods."""
 

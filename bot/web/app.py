@@ -22,6 +22,7 @@ from bot.core import BotCore
 from bot.verification.service import VerificationService
 from bot.verification.titles import failure_title
 from bot.web import operations, verify
+from bot.web.dashboard import routes as dashboard
 from bot.web.keys import CORE_KEY, PAGES_KEY, SERVICE_KEY
 from bot.web.pages import STYLE, FormRejected, Pages
 from bot.web.security import security_headers
@@ -80,6 +81,7 @@ def create_app(core: BotCore, service: VerificationService | None) -> web.Applic
     operations.add_routes(app)
     app.router.add_get("/verify/assets/style.css", style)
     verify.add_routes(app)
+    dashboard.add_routes(app)  # the admins' dashboard, when web.dashboard is on
     app.on_response_prepare.append(security_headers)
     return app
 
