@@ -1,4 +1,4 @@
-"""The `verifybot` command: run | migrate | check-config.
+"""The `verifybot` command: run | migrate | check-config | demo | invite-url.
 
 Exit codes: 0 ok (also a stop asked for with Ctrl-C or SIGTERM); 2 bad configuration or usage
 (the message names the key, the bad value and the fix); 1 a failure while running.
@@ -56,6 +56,12 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="play the story, print the transcript and exit (for CI and a quick look)",
     )
+    invite = sub.add_parser(
+        "invite-url",
+        help="print the Discord invite link with exactly the permissions the bot uses",
+    )
+    invite.add_argument("--config", required=True, help="path to the TOML configuration")
+    invite.add_argument("--client-id", help="the Application ID (default: read from discord.token)")
     return parser
 
 
@@ -104,6 +110,44 @@ def _check_config(path: str) -> int:
         f" communities: {len(config.communities)}"
         + (f"; {len(warnings)} warning(s)" if warnings else "")
     )
+    return EXIT_OK
+
+
+def _invite_url(path: str, client_id: str | None) -> int:
+    """The invite link for the configured Discord server (pre-selected when there is one)."""
+    from bot.adapters.discord.invite import (
+        InviteError,
+        application_id_from_token,
+        explained,
+        invite_url,
+    )
+
+    try:
+        config = load_config(path).config
+    except ConfigError as exc:
+        _report(path, exc.problems)
+        return EXIT_USAGE
+    if config.discord is None:
+        _say(
+            f"verifybot invite-url: {path} has no [discord] section; the link is for a Discord bot"
+        )
+        return EXIT_USAGE
+    try:
+        app_id = client_id or application_id_from_token(config.discord.token.resolve())
+    except ConfigError as exc:
+        problems = [p.replace("secret:", "discord.token:", 1) for p in exc.problems]
+        _report(path, [f"{p}; or give the Application ID with --client-id" for p in problems])
+        return EXIT_USAGE
+    except InviteError as exc:
+        _say(f"verifybot invite-url: {exc}")
+        return EXIT_USAGE
+    servers = [c.id for c in config.communities if c.network == "discord"]
+    try:
+        url = invite_url(app_id, servers[0] if len(servers) == 1 else None)
+    except InviteError as exc:
+        _say(f"verifybot invite-url: {exc}")
+        return EXIT_USAGE
+    print("\n".join(explained(url)))
     return EXIT_OK
 
 
@@ -230,6 +274,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _check_config(args.path)
         if args.command == "migrate":
             return _migrate_command(args)
+        if args.command == "invite-url":
+            return _invite_url(args.config, args.client_id)
         if args.command == "demo":
             from bot.demo import run_demo
 

@@ -15,6 +15,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from bot.app import Application
 from bot.config import Config, parse_config
 from bot.core import BotCore
+from bot.metrics_collect import DISCORD, MATRIX
 from bot.model import Actor, ChannelRef, MemberRef, MessagePosted, MessageRef, Role
 from bot.storage.repo import Store
 from bot.web.app import WebServer, create_app
@@ -252,3 +253,29 @@ async def realistic_run(
     assert await core.store.get_verification(ALICE) is not None
     assert await core.store.get_verification(BOB) is not None
     return seen
+
+
+README_TEXT = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+
+
+async def test_every_series_the_readme_names_is_served(
+    tmp_path: Path, http: aiohttp.ClientSession
+) -> None:
+    """An operator copies names from the README into alerts: each must exist (the adapters'
+    families show once their network is connected, so those are checked by definition)."""
+    named = set(re.findall(r"\bverifybot_[a-z_]+[a-z]\b", README_TEXT))
+    assert len(named) >= 5
+    config = app_config(tmp_path)
+    app = Application(config)
+    await app.start()
+    try:
+        _, _, text = await fetch(http, f"{config.web.base_url}/metrics")
+    finally:
+        await app.stop()
+    served = {
+        sample.name for family in text_string_to_metric_families(text) for sample in family.samples
+    }
+    served |= {family.name for family in text_string_to_metric_families(text)}
+    for family in (*DISCORD, *MATRIX):
+        served |= {family.name, f"{family.name}_total"}
+    assert sorted(named - served) == []
