@@ -39,6 +39,11 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="decide as usual but only log and audit what would be done",
     )
+    run.add_argument(
+        "--json-logs",
+        action="store_true",
+        help="one JSON object per log line (as [logging] json_lines = true)",
+    )
     migrate = sub.add_parser("migrate", help="bring the database schema up to date")
     migrate.add_argument("--config", help="path to the TOML configuration (for database.url)")
     migrate.add_argument("--database-url", help="database URL (overrides the config)")
@@ -229,24 +234,27 @@ async def _serve(config: Config, dry_run: bool) -> None:
     log.warning("verifybot stopped at once, its shutdown cut short")
 
 
-def _run(path: str, dry_run: bool, *, whole_process: bool) -> int:
+def _run(path: str, dry_run: bool, *, whole_process: bool, json_logs: bool = False) -> int:
     """`whole_process`: this is the program, not a call from a test; the process ends after."""
     previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
     signal.signal(signal.SIGTERM, _interrupt)
     try:
-        return _run_checked(path, dry_run)
+        return _run_checked(path, dry_run, json_logs)
     finally:
         for sig, handler in previous.items():
             # once the bot has stopped, a late Ctrl-C must not turn a clean exit into a kill
             signal.signal(sig, signal.SIG_IGN if whole_process or handler is None else handler)
 
 
-def _run_checked(path: str, dry_run: bool) -> int:
+def _run_checked(path: str, dry_run: bool, json_logs: bool) -> int:
     checked = _checked(path)
     if checked is None:
         return EXIT_USAGE
     config, warnings = checked
-    undo_logging = configure_logging(config.logging)
+    settings = config.logging
+    undo_logging = configure_logging(
+        settings.model_copy(update={"json_lines": True}) if json_logs else settings
+    )
     try:
         for warning in warnings:
             log.warning("%s", warning)
@@ -280,7 +288,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             from bot.demo import run_demo
 
             return run_demo(wait=not args.no_wait)
-        return _run(args.config, args.dry_run, whole_process=argv is None)
+        return _run(args.config, args.dry_run, whole_process=argv is None, json_logs=args.json_logs)
     except KeyboardInterrupt:  # before or after the event loop listened for signals
         if args.command in ("run", "demo"):
             _say("verifybot: stopped")

@@ -112,6 +112,16 @@ def test_debug_shows_library_detail_and_json_lines_are_json(tmp_path: Path) -> N
     ]
 
 
+def test_the_json_logs_flag_turns_a_text_config_into_json_lines(tmp_path: Path) -> None:
+    bot = Bot(write_config(tmp_path, '[logging]\nlevel = "INFO"\n'), "--json-logs")
+    bot.wait_for("verifybot is running")
+    code, output = bot.stop(signal.SIGTERM)
+    assert code == 0, output
+    records = [json.loads(line) for line in output.splitlines()]
+    assert "verifybot stopped" in [r["message"] for r in records]
+    assert {r["level"] for r in records} <= {"INFO", "WARNING"}
+
+
 @pytest.mark.parametrize("signals", [[signal.SIGINT], [signal.SIGINT, signal.SIGINT]])
 def test_a_signal_stops_a_start_stuck_on_a_silent_homeserver(
     signals: list[signal.Signals],
