@@ -12,7 +12,8 @@ This module only wires the parts together and answers for them as one `ChatAdapt
   interactions);
 * `admin_notices`: what the admins must fix, once, in their log channel;
 * `badge`: the Verified role; `removals`: deletions; `enforcement`: overwrites and AutoMod;
-* `directory`: names and lookups.
+* `directory`: names and lookups; `facts`: members, problems and standing for the admins'
+  dashboard.
 
 No exception escapes into discord.py's event loop: handlers log, count and carry on.
 """
@@ -34,6 +35,7 @@ from bot.adapters.discord.components import Components
 from bot.adapters.discord.directory import Directory
 from bot.adapters.discord.enforcement import MemberProtection, NativeEnforcement
 from bot.adapters.discord.events import member_ref
+from bot.adapters.discord.facts import CommunityFactsReader
 from bot.adapters.discord.gateway_guard import BadEvents
 from bot.adapters.discord.handover import Handover
 from bot.adapters.discord.intake import GatewayIntake
@@ -50,6 +52,7 @@ from bot.model import (
     MemberRef,
     MessageRef,
     Network,
+    Role,
     UnverifiedPolicy,
 )
 
@@ -86,6 +89,7 @@ class DiscordAdapter:
             self._clients, settings, config, self._badge, self._admins
         )
         self._directory = Directory(self._clients, config)
+        self._facts = CommunityFactsReader(self._clients, settings, self._badge, self._enforcement)
         self._commands = SlashCommands(self._clients, settings, self._handover, locks)
         self._components = Components(self._commands.run, self._commands.menus, self._handover)
         self._intake = GatewayIntake(
@@ -244,3 +248,17 @@ class DiscordAdapter:
 
     def badge_holders(self, community: CommunityRef) -> AsyncIterator[MemberRef]:
         return self._badge.holders(community)
+
+    # --- CommunityFacts: the admins' dashboard --------------------------------------------------
+
+    async def member_count(self, community: CommunityRef) -> int | None:
+        """Discord's count of the server's members, the bot not counted (`facts`)."""
+        return self._facts.member_count(community)
+
+    def problems(self, community: CommunityRef) -> list[str]:
+        """What the admins must fix now, each with its fix, from the cache."""
+        return self._facts.problems(community)
+
+    def role_of(self, community: CommunityRef, member: MemberRef) -> Role | None:
+        """The account's standing from its permissions now (`staff.role_of`)."""
+        return self._facts.role_of(community, member)

@@ -19,6 +19,7 @@ from bot.adapters.discord.admin_notices import AdminNotices
 from bot.adapters.discord.client import GatewayClient
 from bot.adapters.discord.events import community_ref, member_ref
 from bot.adapters.discord.failures import failure_text
+from bot.adapters.discord.fixes import cannot_create_role
 from bot.adapters.discord.supervisor import ClientSupervisor
 from bot.config import DiscordSettings
 from bot.model import CommunityRef, MemberRef
@@ -34,26 +35,33 @@ def find_badge_role(guild: discord.Guild, name: str, known_id: int | None) -> di
     return min(named, key=lambda r: r.id) if named else None
 
 
-def badge_role_problem(guild: discord.Guild, role: discord.Role) -> str | None:
-    """Why the bot cannot give or take the badge role, with the exact fix; None when it can."""
+def badge_role_problems(guild: discord.Guild, role: discord.Role) -> list[str]:
+    """Every reason the bot cannot give or take the badge role, each with the exact fix."""
     me = guild.me
+    found: list[str] = []
     if not me.guild_permissions.manage_roles:
-        return (
+        found.append(
             f"I cannot give or take the {role.name} role: I lack the Manage Roles permission."
             f" Fix: Server Settings → Roles → {me.top_role.name} → turn on Manage Roles."
         )
     if role.managed:
-        return (
+        found.append(
             f"The role {role.name} belongs to an integration, so no bot can give it."
             f" Fix: rename or delete it, and I will create my own {role.name} role."
         )
-    if me.top_role <= role:
-        return (
+    elif me.top_role <= role:
+        found.append(
             f"I cannot give or take the {role.name} role: my highest role, {me.top_role.name},"
             f" is not above it. Fix: Server Settings → Roles, drag {me.top_role.name} above"
             f" {role.name} (or {role.name} below {me.top_role.name}), then run /badge again."
         )
-    return None
+    return found
+
+
+def badge_role_problem(guild: discord.Guild, role: discord.Role) -> str | None:
+    """The first reason the bot cannot give or take the badge role; None when it can."""
+    found = badge_role_problems(guild, role)
+    return found[0] if found else None
 
 
 def verification_level_note(guild: discord.Guild, role_name: str) -> str | None:
@@ -96,10 +104,7 @@ class BadgeRole:
     async def _create(self, guild: discord.Guild, name: str) -> discord.Role:
         if not guild.me.guild_permissions.manage_roles:
             raise await self._admins.refusal(
-                guild,
-                f"I cannot create the {name} role: I lack the Manage Roles permission."
-                f" Fix: Server Settings → Roles → {guild.me.top_role.name} → turn on"
-                f" Manage Roles (or create a role named {name} below mine).",
+                guild, cannot_create_role(name, guild.me.top_role.name)
             )
         try:
             role = await guild.create_role(
@@ -114,6 +119,10 @@ class BadgeRole:
             raise AdapterError(f"could not create the {name} role: {exc.text}") from exc
         log.info("created the %s role in %s", name, guild.id)
         return role
+
+    def current(self, guild: discord.Guild) -> discord.Role | None:
+        """The badge role as the cache shows it now; None until it exists (nothing created)."""
+        return find_badge_role(guild, self._settings.badge_role_name, self._known.get(guild.id))
 
     async def prepare(self, guild: discord.Guild) -> None:
         """At start and on join: the badge role exists and can be managed, admins know caveats."""

@@ -24,6 +24,12 @@ from bot.adapters.discord.admin_notices import AdminNotices
 from bot.adapters.discord.badge import BadgeRole
 from bot.adapters.discord.client import GatewayClient
 from bot.adapters.discord.failures import failure_text
+from bot.adapters.discord.fixes import (
+    LIMITED_PURPOSE,
+    MENTIONS_PURPOSE,
+    lacks_manage_permissions,
+    lacks_manage_server,
+)
 from bot.adapters.discord.staff import staff_roles
 from bot.adapters.discord.supervisor import ClientSupervisor
 from bot.config import Config, DiscordSettings
@@ -32,6 +38,7 @@ from bot.model import ChannelRef, CommunityRef, MemberRef, UnverifiedPolicy
 log = logging.getLogger(__name__)
 
 VERIFY_HINT = "Run /verify to verify."  # the end of every AutoMod block message
+OVERWRITE_POLICIES = (UnverifiedPolicy.READ_ONLY, UnverifiedPolicy.VERIFIED_ONLY)
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +66,10 @@ class NativeEnforcement:
         self._badge = badge
         self._admins = admins
         self._protecting: defaultdict[int, asyncio.Lock] = defaultdict(asyncio.Lock)
+        # what the core last asked for, per guild: the community-wide policy with the channels it
+        # leaves alone, and each channel's own (the core sets them all at start: `native_plan`)
+        self._wide: dict[int, tuple[UnverifiedPolicy, frozenset[int]]] = {}
+        self._own: defaultdict[int, dict[int, UnverifiedPolicy]] = defaultdict(dict)
 
     async def apply_policy(
         self,
@@ -73,6 +84,7 @@ class NativeEnforcement:
         """
         community = scope if isinstance(scope, CommunityRef) else scope.community
         guild = self._clients.guild(community)
+        self._remember(guild, scope, policy, keep)
         if isinstance(scope, ChannelRef):
             channels = [self._policy_channel(guild, scope)]
         else:
@@ -97,13 +109,42 @@ class NativeEnforcement:
             text = failure_text(exc, f"apply the {policy.value} policy everywhere")
             raise await self._admins.refusal(guild, f"{text} Run /policy again then.") from exc
         if refused:
-            names = ", ".join(c.mention for c in refused[:10])
-            raise await self._admins.refusal(
-                guild,
-                f"I could not apply the {policy.value} policy to {names}: I need the Manage"
-                f" Permissions permission there. Fix: edit each channel → Permissions → add"
-                f" {guild.me.top_role.name} with Manage Permissions, then run /policy again.",
-            )
+            doing = f"I could not apply the {policy.value} policy to"
+            text = lacks_manage_permissions(doing, refused, guild.me.top_role.name)
+            raise await self._admins.refusal(guild, f"{text}, then run /policy again.")
+
+    def _remember(
+        self,
+        guild: discord.Guild,
+        scope: CommunityRef | ChannelRef,
+        policy: UnverifiedPolicy,
+        keep: frozenset[str],
+    ) -> None:
+        """Note what is asked for before trying, so what could not be done stays known."""
+        if isinstance(scope, ChannelRef):
+            if scope.id.isdigit():
+                self._own[guild.id][int(scope.id)] = policy
+        else:
+            self._wide[guild.id] = (policy, frozenset(int(c) for c in keep if c.isdigit()))
+
+    def in_force(self, guild: discord.Guild) -> dict[int, UnverifiedPolicy]:
+        """Channel id -> the policy written in its overwrites (read_only or verified_only), as
+        last asked for: the community-wide one where no channel policy of its own wins."""
+        found: dict[int, UnverifiedPolicy] = {}
+        wide = self._wide.get(guild.id)
+        if wide is not None and wide[0] in OVERWRITE_POLICIES:
+            found = {c.id: wide[0] for c in overwrites.policy_channels(guild, set(wide[1]))}
+        for channel_id, policy in self._own[guild.id].items():
+            found.pop(channel_id, None)
+            if policy in OVERWRITE_POLICIES:
+                found[channel_id] = policy
+        return found
+
+    def limited_in_force(self, guild: discord.Guild) -> bool:
+        """Whether `limited` is the community-wide policy (its AutoMod rules need Manage
+        Server)."""
+        wide = self._wide.get(guild.id)
+        return wide is not None and wide[0] is UnverifiedPolicy.LIMITED
 
     @staticmethod
     def _policy_channel(guild: discord.Guild, scope: ChannelRef) -> discord.abc.GuildChannel:
@@ -126,9 +167,7 @@ class NativeEnforcement:
                 await self._admins.tell_once(
                     guild,
                     "automod_permission",
-                    "To block links and mass mentions from unverified members before they are"
-                    " posted, I need the Manage Server permission (for AutoMod rules). Until"
-                    " then I remove such messages after they are posted.",
+                    lacks_manage_server(LIMITED_PURPOSE, guild.me.top_role.name),
                 )
             return
         left_over = await automod.sync_limited_rules(
@@ -159,9 +198,7 @@ class NativeEnforcement:
             await self._admins.tell_once(
                 guild,
                 "automod_permission",
-                "To stop mentions of members who filter unverified accounts before they are"
-                " posted, I need the Manage Server permission (for AutoMod rules). Until then I"
-                " remove such messages after they are posted.",
+                lacks_manage_server(MENTIONS_PURPOSE, guild.me.top_role.name),
             )
             return MemberProtection((), tuple(refs.values()))
         badge = await self._badge.role(guild)

@@ -14,6 +14,7 @@ from bot.adapters.discord.admin_notices import AdminNotices
 from bot.adapters.discord.client import GatewayClient
 from bot.adapters.discord.events import reaction_for_url
 from bot.adapters.discord.failures import failure_text
+from bot.adapters.discord.fixes import lacks_manage_messages
 from bot.adapters.discord.supervisor import ClientSupervisor
 from bot.model import MemberRef, MessageRef
 
@@ -68,8 +69,6 @@ class Removals:
             and not channel.permissions_for(guild.me).manage_messages
         ):
             raise await self._admins.refusal(
-                guild,
-                f"I cannot remove {what} in {channel.mention}: I lack Manage Messages there."
-                f" Fix: give {guild.me.top_role.name} Manage Messages in that channel.",
+                guild, lacks_manage_messages(what, [channel], guild.me.top_role.name)
             )
         return guild

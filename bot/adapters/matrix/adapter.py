@@ -9,7 +9,8 @@ This file wires the parts and answers the core; each part is a module named for 
   a member), `commands.py` (where answers go; a command sent as a reply points at a message),
   `badges.py` (badge level and Verified space), `policies.py` (room policy, pins);
 * keeping up: `directory.py` (rooms, communities, standing), `joins.py` (rooms to join,
-  invitations), `room_checks.py` (what admins must fix, told once).
+  invitations), `room_checks.py` (what admins must fix, told once), `facts.py` (members,
+  problems and standing for the admins' dashboard).
 
 The sync token is stored only after every item of its batch was handled (at-least-once); the
 core's actions are idempotent by event id, so a restart neither misses nor doubles anything.
@@ -33,6 +34,7 @@ from bot.adapters.matrix.commands import Commands
 from bot.adapters.matrix.connection import CountingClient, log_in, new_client, ride_out_outages
 from bot.adapters.matrix.directory import RoomDirectory
 from bot.adapters.matrix.dispatch import Dispatcher
+from bot.adapters.matrix.facts import CommunityFactsReader
 from bot.adapters.matrix.inbound import InboundReader
 from bot.adapters.matrix.joins import Joins
 from bot.adapters.matrix.outbound import Outbound
@@ -53,6 +55,7 @@ from bot.model import (
     MemberRef,
     MessageRef,
     Network,
+    Role,
     UnverifiedPolicy,
 )
 
@@ -90,6 +93,7 @@ class MatrixAdapter:
         directory = self._directory = RoomDirectory(settings, config)
         outbound = self._outbound = Outbound(client, directory, state)
         room_checks = self._room_checks = RoomChecks(directory, state, outbound)
+        self._facts = CommunityFactsReader(directory)
         # the actions the core asks for
         power = PowerLevelEditor(client, directory.rooms, room_checks.watch_power_levels_size)
         pins = VerificationPins(
@@ -287,3 +291,17 @@ class MatrixAdapter:
     ) -> None:
         """read_only and verified_only natively; open and limited restore what was there."""
         await self._policies.apply(scope, policy, keep)
+
+    # --- CommunityFacts: the admins' dashboard --------------------------------------------------
+
+    async def member_count(self, community: CommunityRef) -> int | None:
+        """Joined to the space or any of its rooms, once each, the bot not counted (`facts`)."""
+        return self._facts.member_count(community)
+
+    def problems(self, community: CommunityRef) -> list[str]:
+        """What the admins must fix now, in the words of the notices they were sent."""
+        return self._facts.problems(community)
+
+    def role_of(self, community: CommunityRef, member: MemberRef) -> Role | None:
+        """The account's standing from power levels now, as its commands would get it."""
+        return self._facts.role_of(community, member)

@@ -41,6 +41,8 @@ class RoomDirectory:
         self.dm_rooms: dict[str, str] = {}  # member -> DM room (derived)
         self.dm_members: dict[str, str] = {}  # DM room -> member (derived)
         self.verified_spaces: dict[str, str] = {}  # community -> Verified space
+        # rooms of a served space the bot tried to join and could not -> why (for the admins)
+        self.join_failures: dict[str, str] = {}
         # moderators' and log rooms: commands typed there act on their community
         self.management: dict[str, str] = {
             room: c.id

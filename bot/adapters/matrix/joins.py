@@ -73,6 +73,7 @@ class Joins:
         if is_error(answer):
             community = self._directory.community_of_space(space_id)
             log.warning("cannot join %s: %s", child, error_text(answer))
+            self._directory.join_failures[child] = error_text(answer)
             if community is not None:
                 await self._room_checks.tell_admins_once(
                     community,

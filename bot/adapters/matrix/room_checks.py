@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+from dataclasses import dataclass
 from typing import Any
 
 from bot.adapters.base import AdapterError, AdapterState
@@ -28,6 +29,47 @@ from bot.model import CommunityRef
 log = logging.getLogger(__name__)
 
 
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One thing admins must fix in a room; `key` names it (each is told once), `detail` is what
+    may be logged (no people)."""
+
+    key: str
+    text: str
+    detail: str = ""
+
+
+def room_findings(directory: RoomDirectory, room_id: str) -> list[Finding]:
+    """What the bot cannot do in a room now, in `notices.py`'s words: a Verified space it is not
+    in, missing power, encryption. Read from kept state only, so the admins' notices and their
+    dashboard say the same.
+
+    Community spaces carry no messages and need nothing; a Verified space the admins made
+    themselves needs invite and kick, for the badge.
+    """
+    facts = directory.rooms.get(room_id)
+    verified = directory.community_of_verified_space(room_id) is not None
+    bot_id = directory.bot_id
+    if facts is None or facts.membership(bot_id) != "join":
+        if not verified:
+            return []
+        label = room_label(facts) if facts is not None else room_id
+        return [Finding(f"join:{room_id}", verified_space_missing(label, bot_id))]
+    settings = directory.settings
+    missing = facts.missing(bot_id, settings.badge_power_level)
+    if facts.is_space:
+        missing = [n for n in missing if verified and n.key in ("invite", "kick")]
+    found: list[Finding] = []
+    if missing:
+        fixers = facts.top_users(settings.admin_power_level)
+        needs = ", ".join(need.key for need in missing)
+        text = missing_power(facts, bot_id, missing, fixers)
+        found.append(Finding(f"power:{room_id}", text, f"too little power for {needs}"))
+    if facts.encrypted:
+        found.append(Finding(f"e2ee:{room_id}", encrypted_room(facts)))
+    return found
+
+
 class RoomChecks:
     def __init__(self, directory: RoomDirectory, state: AdapterState, outbound: Outbound) -> None:
         self._directory = directory
@@ -37,40 +79,17 @@ class RoomChecks:
         self._background: set[asyncio.Task[Any]] = set()
 
     async def check(self, room_id: str) -> None:
-        """Tell admins what the bot cannot do in a room (once per distinct problem).
-
-        Community spaces carry no messages and need nothing; a Verified space the admins made
-        themselves needs invite and kick, for the badge.
-        """
+        """Tell admins what the bot cannot do in a room (once per distinct problem)."""
         directory = self._directory
-        facts = directory.rooms.get(room_id)
-        community = directory.community_of(room_id)
-        verified_for = directory.community_of_verified_space(room_id)
-        if verified_for is not None:
-            community = verified_for
-        if facts is None or community is None:
+        community = directory.community_of_verified_space(room_id) or directory.community_of(
+            room_id
+        )
+        if directory.rooms.get(room_id) is None or community is None:
             return
-        bot_id = directory.bot_id
-        if facts.membership(bot_id) != "join":
-            if verified_for is not None:
-                await self.tell_admins_once(
-                    community, f"join:{room_id}", verified_space_missing(room_label(facts), bot_id)
-                )
-            return
-        settings = directory.settings
-        missing = facts.missing(bot_id, settings.badge_power_level)
-        if facts.is_space:
-            missing = [
-                n for n in missing if verified_for is not None and n.key in ("invite", "kick")
-            ]
-        if missing:
-            fixers = facts.top_users(settings.admin_power_level)
-            needs = ", ".join(need.key for need in missing)
-            log.warning("cannot fully protect %s: too little power for %s", room_id, needs)
-            text = missing_power(facts, bot_id, missing, fixers)
-            await self.tell_admins_once(community, f"power:{room_id}", text)
-        if facts.encrypted:
-            await self.tell_admins_once(community, f"e2ee:{room_id}", encrypted_room(facts))
+        for finding in room_findings(directory, room_id):
+            if finding.detail:
+                log.warning("cannot fully protect %s: %s", room_id, finding.detail)
+            await self.tell_admins_once(community, finding.key, finding.text)
 
     async def tell_admins_once(self, community: CommunityRef, key: str, text: str) -> None:
         """Admins hear each distinct problem once, not at every restart. What was said is
