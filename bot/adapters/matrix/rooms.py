@@ -80,6 +80,9 @@ class RoomFacts:
     members: dict[str, str] = field(default_factory=dict)  # user id -> membership
     space_children: dict[str, list[str]] = field(default_factory=dict)  # child id -> via
     direct: bool = False  # someone was invited as to a direct chat: a DM, not a community room
+    # `users()` read once per power_levels content, not per event (a big room lists thousands)
+    _users: dict[str, int] | None = field(default=None, init=False, repr=False, compare=False)
+    _users_of: JsonDict | None = field(default=None, init=False, repr=False, compare=False)
 
     # --- keeping up with state ---
 
@@ -174,10 +177,18 @@ class RoomFacts:
         return self.setting("state_default" if state else "events_default")
 
     def users(self) -> dict[str, int]:
-        users = (self.power_levels or {}).get("users", {})
-        if not isinstance(users, dict):
-            return {}
-        return {str(u): _as_int(level, 0) for u, level in users.items()}
+        """Each listed user's level (do not change the answer: it is kept until the room's
+        power levels are replaced, by a state event or by the bot's own change)."""
+        content = self.power_levels
+        if self._users is None or self._users_of is not content:
+            users = (content or {}).get("users", {})
+            self._users = (
+                {str(u): _as_int(level, 0) for u, level in users.items()}
+                if isinstance(users, dict)
+                else {}
+            )
+            self._users_of = content
+        return self._users
 
     def level(self, user_id: str) -> float:
         """The user's power here; v12 creators are above every number (math.inf)."""
@@ -226,8 +237,9 @@ class RoomFacts:
         """Joined users at or above `threshold` (creators first): who can fix power problems."""
         joined = self.joined()
         creators = sorted(c for c in self.creators if c in joined)
+        users = self.users()
         ranked = sorted(
-            (u for u, lvl in self.users().items() if lvl >= threshold and u in joined),
-            key=lambda u: -self.users()[u],
+            (u for u, lvl in users.items() if lvl >= threshold and u in joined),
+            key=lambda u: -users[u],
         )
         return creators + [u for u in ranked if u not in creators]
