@@ -3,19 +3,26 @@
 The database is the truth; the badge (a role, a power level plus a space) is its visible sign.
 `refresh` is what other cogs call after a verification changes, so a member's badge appears or
 goes in every community the bot shares with them, at once.
+
+Checking a whole community (at start, every `badge_check_minutes`, on joining one) runs in the
+background, so the bot answers while it goes on; the adapter paces the changes within the
+network's limits, a few are asked at once only to hide round trips, and a stop cancels it
+cleanly. It skips what the network already shows right, so after a restart it only finishes
+the rest.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 
 from bot.actions import NotifyModerators, SetBadge
 from bot.cog import Cog, listener
 from bot.model import CommunityAdded, CommunityRef, MemberJoined, MemberRef
 
 log = logging.getLogger(__name__)
+AT_ONCE = 8  # changes asked at the same time; the adapter decides how fast they go
 
 
 class Badges(Cog):
@@ -40,21 +47,24 @@ class Badges(Cog):
         Each change is an audited action; the community's moderators get one summary."""
         adapter = self.core.adapter(community.network)
         holders = {member async for member in adapter.badge_holders(community)}
-        removed: list[MemberRef] = []
-        for member in sorted(holders, key=lambda m: m.id):
-            if not await self.verified_in(member, community) and await self.core.execute(
+
+        async def take_down(member: MemberRef) -> bool:
+            return not await self.verified_in(member, community) and await self.core.execute(
                 SetBadge(member, community, False)
-            ):
-                removed.append(member)
-        granted: list[MemberRef] = []
-        for record in await self.core.store.list_verifications(community.network):
-            member = record.member
-            if member in holders or not await self.verified_in(member, community):
-                continue
-            if community in await adapter.member_communities(member) and await self.core.execute(
-                SetBadge(member, community, True)
-            ):
-                granted.append(member)
+            )
+
+        async def restore(member: MemberRef) -> bool:
+            return (
+                member not in holders
+                and await self.verified_in(member, community)
+                and community in await adapter.member_communities(member)
+                and await self.core.execute(SetBadge(member, community, True))
+            )
+
+        removed = await _a_few_at_once(sorted(holders, key=lambda m: m.id), take_down)
+        records = await self.core.store.list_verifications(community.network)
+        verified = sorted({record.member for record in records}, key=lambda m: m.id)
+        granted = await _a_few_at_once(verified, restore)
         if granted or removed:
             log.info(
                 "badge check in %s: %d restored, %d removed",
@@ -87,13 +97,33 @@ class Badges(Cog):
 
     @listener(MemberJoined)
     async def restore_badge(self, event: MemberJoined) -> None:
-        """A returning verified member gets the badge back without asking."""
+        """A returning verified member gets the badge back without asking (the adapter paces
+        it; each join is its own event, so a crowd returning holds nothing else up)."""
         if await self.verified_in(event.member, event.community):
             await self.core.execute(SetBadge(event.member, event.community, True))
 
     @listener(CommunityAdded)
     async def reconcile_new_community(self, event: CommunityAdded) -> None:
-        await self.reconcile(event.community)
+        """A new community is checked in the background, like at start."""
+        self.core.spawn(self.reconcile(event.community), "badge check")
+
+
+async def _a_few_at_once(
+    members: Iterable[MemberRef], change: Callable[[MemberRef], Awaitable[bool]]
+) -> list[MemberRef]:
+    """`change` for each member, `AT_ONCE` at a time; the members it changed, in order."""
+    pending = iter(members)
+    changed: list[MemberRef] = []
+
+    async def work() -> None:
+        for member in pending:
+            if await change(member):
+                changed.append(member)
+
+    async with asyncio.TaskGroup() as group:
+        for _ in range(AT_ONCE):
+            group.create_task(work())
+    return sorted(changed, key=lambda m: m.id)
 
 
 def _summary(

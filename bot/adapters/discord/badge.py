@@ -2,12 +2,15 @@
 
 Whether the bot can manage the role is read from discord.py's cache before any request, so a
 missing permission or a role placed above the bot's becomes one admin notice with the exact fix
-instead of a storm of 403s.
+instead of a storm of 403s. A change costs at most one request, paced inside Discord's advertised
+limits (`pacing`): none when the member cache shows the badge already right (so a re-badge after
+a restart skips what is done), and never a fetch of the member first.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections import defaultdict
 from collections.abc import AsyncIterator
@@ -20,11 +23,13 @@ from bot.adapters.discord.client import GatewayClient
 from bot.adapters.discord.events import community_ref, member_ref
 from bot.adapters.discord.failures import failure_text
 from bot.adapters.discord.fixes import cannot_create_role
+from bot.adapters.discord.pacing import MemberRoles
 from bot.adapters.discord.supervisor import ClientSupervisor
 from bot.config import DiscordSettings
 from bot.model import CommunityRef, MemberRef
 
 log = logging.getLogger(__name__)
+CHUNK_SECONDS = 60.0  # loading a large server's members over the gateway, once
 
 
 def find_badge_role(guild: discord.Guild, name: str, known_id: int | None) -> discord.Role | None:
@@ -84,10 +89,12 @@ class BadgeRole:
         clients: ClientSupervisor[GatewayClient],
         settings: DiscordSettings,
         admins: AdminNotices,
+        roles: MemberRoles | None = None,
     ) -> None:
         self._clients = clients
         self._settings = settings
         self._admins = admins
+        self.roles = roles or MemberRoles()
         self._known: dict[int, int] = {}  # guild -> the badge role's id
         self._creating: defaultdict[int, asyncio.Lock] = defaultdict(asyncio.Lock)
 
@@ -146,14 +153,21 @@ class BadgeRole:
             raise await self._admins.refusal(guild, problem)
         user_id = int(member.id)
         target = guild.get_member(user_id)
+        if target is not None and (target.get_role(role.id) is not None) == on:
+            return  # already so: nothing to ask
+        if target is None and guild.chunked:  # every member is cached: not in this server
+            if on:
+                raise AdapterError("the member is not in this server")
+            return
         try:
-            if target is None:
-                target = await guild.fetch_member(user_id)
-            has = target.get_role(role.id) is not None
-            if on and not has:
-                await target.add_roles(role, reason="verifybot: verified")
-            elif has and not on:
-                await target.remove_roles(role, reason="verifybot: no longer verified")
+            await self.roles.change(
+                self._clients.require(),
+                guild.id,
+                user_id,
+                role.id,
+                on=on,
+                reason="verifybot: verified" if on else "verifybot: no longer verified",
+            )
         except discord.NotFound as exc:
             if on:
                 raise AdapterError("the member is not in this server") from exc
@@ -166,8 +180,15 @@ class BadgeRole:
             raise AdapterError(failure_text(exc, f"change the {role.name} role")) from exc
 
     async def holders(self, community: CommunityRef) -> AsyncIterator[MemberRef]:
-        """Members who carry the badge now (from the member cache), to reconcile at start."""
+        """Members who carry the badge now (from the member cache), to reconcile at start.
+
+        A server whose members are not all cached yet is loaded first with one gateway request,
+        so the check that follows asks the cache, not Discord once per member."""
         guild = self._clients.guild(community)
+        if not guild.chunked:
+            with contextlib.suppress(TimeoutError, discord.ClientException):
+                async with asyncio.timeout(CHUNK_SECONDS):
+                    await guild.chunk()
         name = self._settings.badge_role_name
         role = find_badge_role(guild, name, self._known.get(guild.id))
         if role is None:

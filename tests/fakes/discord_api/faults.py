@@ -1,5 +1,11 @@
 """Discord under strain, on demand: rate-limit buckets with Discord's headers, injected errors
 (any status, Discord's error code) and slow answers, applied before a request reaches its route.
+
+`enforce_rate_limits()` makes the fake limit like Discord does, so a client's pacing can be
+judged: a global limit (50 requests in any second by default; interaction answers are not bound
+by it) and per-route buckets shared by a major parameter (the guild, channel or webhook in the
+path), the member-role route (`PUT`/`DELETE /guilds/{g}/members/{u}/roles/{r}`) among them. Every
+429 the fake answers is counted (`too_many`).
 """
 
 from __future__ import annotations
@@ -8,16 +14,28 @@ import asyncio
 import re
 import secrets
 import time
+from collections import deque
 from dataclasses import dataclass, field
 
 from aiohttp import web
 
 from .rest import json_response
 
+MEMBER_ROLE = r"/guilds/\d+/members/\d+/roles/\d+"
+_MAJOR = re.compile(r"/(?:channels|guilds|webhooks)/\d+")
+UNBOUND = ("/interactions/", "/webhooks/")  # interaction answers: outside the global limit
+
+
+def major(path: str) -> str:
+    """What Discord shares a bucket by: the first channel, guild or webhook id in the path."""
+    found = _MAJOR.match(path)
+    return found.group(0) if found else path
+
 
 @dataclass
 class RateLimit:
-    """A bucket: `limit` requests per `window` seconds for matching method + path."""
+    """A bucket: `limit` requests per `window` seconds for matching method (`PUT|DELETE` for
+    several) + path, counted per major parameter, as Discord counts them."""
 
     method: str
     path: re.Pattern[str]
@@ -25,7 +43,27 @@ class RateLimit:
     window: float
     scope: str = "user"
     bucket: str = field(default_factory=lambda: secrets.token_hex(8))
-    used: dict[str, tuple[float, int]] = field(default_factory=dict)  # path -> (reset, count)
+    used: dict[str, tuple[float, int]] = field(default_factory=dict)  # major -> (reset, count)
+
+    def matches(self, method: str, path: str) -> bool:
+        return method in self.method.split("|") and self.path.fullmatch(path) is not None
+
+
+@dataclass
+class GlobalLimit:
+    """Discord's global limit: at most `per_second` requests in any one second."""
+
+    per_second: int
+    arrivals: deque[float] = field(default_factory=deque)
+
+    def take(self, now: float) -> float | None:
+        """Count a request arriving now; how long to wait instead when it is one too many."""
+        while self.arrivals and self.arrivals[0] <= now - 1.0:
+            self.arrivals.popleft()
+        if len(self.arrivals) >= self.per_second:
+            return self.arrivals[0] + 1.0 - now
+        self.arrivals.append(now)
+        return None
 
 
 @dataclass
@@ -53,6 +91,27 @@ class FaultControls:
     _limits: list[RateLimit]
     _failures: list[Failure]
     _delays: list[Delay]
+    global_limit: GlobalLimit | None
+    too_many: int  # every 429 answered: limits and injected failures alike
+
+    def enforce_rate_limits(
+        self,
+        *,
+        global_per_second: int = 50,
+        member_roles: tuple[int, float] = (10, 1.0),
+    ) -> RateLimit:
+        """Limit as Discord does: the global limit and the member-role bucket (`limit` per
+        `window` seconds per guild, PUT and DELETE alike); returns that bucket."""
+        self.global_limit = GlobalLimit(global_per_second)
+        limit, window = member_roles
+        return self.rate_limit("PUT|DELETE", MEMBER_ROLE, limit=limit, window=window)
+
+    def ceiling(self, method: str, path: str) -> float:
+        """The most requests per second the advertised limits allow on one route of one guild."""
+        rates = [r.limit / r.window for r in self._limits if r.matches(method, path)]
+        if self.global_limit is not None:
+            rates.append(float(self.global_limit.per_second))
+        return min(rates, default=float("inf"))
 
     def rate_limit(
         self, method: str, path: str, *, limit: int, window: float, scope: str = "user"
@@ -89,13 +148,14 @@ class FaultControls:
 
     def _limit_headers(self, rule: RateLimit, path: str) -> tuple[dict[str, str], float | None]:
         now = time.time()
-        reset, count = rule.used.get(path, (now + rule.window, 0))
+        key = major(path)
+        reset, count = rule.used.get(key, (now + rule.window, 0))
         if now >= reset:
             reset, count = now + rule.window, 0
         over = count >= rule.limit
         if not over:
             count += 1
-        rule.used[path] = (reset, count)
+        rule.used[key] = (reset, count)
         headers = {
             "X-RateLimit-Limit": str(rule.limit),
             "X-RateLimit-Remaining": str(max(rule.limit - count, 0)),
@@ -106,17 +166,21 @@ class FaultControls:
         return headers, (reset - now if over else None)
 
     @staticmethod
-    def _too_many(retry_after: float, headers: dict[str, str], scope: str) -> web.Response:
+    def _too_many(
+        retry_after: float, headers: dict[str, str], scope: str, *, is_global: bool = False
+    ) -> web.Response:
         headers = {
             **headers,
             "X-RateLimit-Scope": scope,
             "Retry-After": str(max(1, round(retry_after))),
             "Via": "1.1 google",
         }
+        if is_global:
+            headers["X-RateLimit-Global"] = "true"
         body = {
             "message": "You are being rate limited.",
-            "retry_after": retry_after,
-            "global": False,
+            "retry_after": round(retry_after, 3),
+            "global": is_global,
         }
         return json_response(429, body, headers)
 
@@ -145,10 +209,15 @@ class FaultControls:
     def _rate_limited(
         self, request: web.Request, path: str
     ) -> tuple[dict[str, str], web.Response | None]:
-        """The bucket's headers for this request, and a 429 when the bucket is empty."""
+        """The bucket's headers for this request, and a 429 when the bucket (or the global
+        limit, checked first) is spent."""
         headers: dict[str, str] = {}
+        if self.global_limit is not None and not path.startswith(UNBOUND):
+            wait = self.global_limit.take(time.monotonic())
+            if wait is not None:
+                return headers, self._too_many(wait, headers, "global", is_global=True)
         for rule in self._limits:
-            if rule.method == request.method and rule.path.fullmatch(path):
+            if rule.matches(request.method, path):
                 headers, retry_after = self._limit_headers(rule, path)
                 if retry_after is not None:
                     return headers, self._too_many(retry_after, headers, rule.scope)

@@ -23,13 +23,15 @@ What it fakes, well enough for the real discord.py 2.7 client:
   metadata. State changes are echoed on the gateway as Discord does (GUILD_MEMBER_UPDATE, ...).
 - Rules: Discord's permission arithmetic, role hierarchy (403/50013), unknown objects (404 with
   Discord's codes), AutoMod limits and blocking of matching messages, rate limits with Discord's
-  headers and a ``Via`` header (discord.py takes a 429 without one for a Cloudflare ban);
+  headers and a ``Via`` header (discord.py takes a 429 without one for a Cloudflare ban): buckets
+  a test switches on, or Discord's own (`enforce_rate_limits`: the global limit and the
+  member-role bucket), every 429 counted (`too_many`);
   injected failures (`fail_next`: any status, Discord's error code) and slow answers (`delay_next`).
 - Every response is ``Content-Type: application/json`` exactly; with a charset discord.py reads
   the body as text. Every request is recorded (method, path, arrival time, body, status).
 
 What it does not fake: compression (text frames only), sharding, voice, presences, audit logs,
-message edits by users, guild/channel creation over REST, global rate limits, a file's URL
+message edits by users, guild/channel creation over REST, a file's URL
 (uploads are kept in `world.uploads`, not served).
 """
 
@@ -53,7 +55,7 @@ from .automod import AutoModRoutes
 from .channels import ChannelRoutes
 from .components import ComponentActivity
 from .errors import ApiError
-from .faults import Delay, Failure, FaultControls, RateLimit
+from .faults import Delay, Failure, FaultControls, GlobalLimit, RateLimit
 from .gateway import GatewaySession
 from .interactions import InteractionRecord
 from .members import MemberRoutes
@@ -97,6 +99,8 @@ class FakeDiscord(
         self.gateway_paths: list[str] = []  # which URL each gateway connection used
         self.automod_blocks: list[Json] = []
         self._limits: list[RateLimit] = []
+        self.global_limit: GlobalLimit | None = None  # on with `enforce_rate_limits()`
+        self.too_many = 0
         self._failures: list[Failure] = []
         self._delays: list[Delay] = []
         self.identify_gate = asyncio.Event()
@@ -221,6 +225,7 @@ class FakeDiscord(
         request[FILES] = files
         response = await self._answer(request, handler, path, token_in_url or authorized)
         record.status = response.status
+        self.too_many += int(response.status == 429)
         self._notify()
         return response
 
