@@ -1,10 +1,12 @@
 """Small SVG charts drawn on the server: no script, no request elsewhere, readable on a phone.
 
-Each chart is inline SVG with a `<title>` and a `<desc>` (its summary in words, which the page
-also shows as the caption) and the numbers as rows for a table the page hides visually: a
-screen reader gets the summary and the table, everyone gets the same facts. Colours come from
-classes in dashboard.css (3:1 or more against the page, in light and dark mode): the page's
-Content-Security-Policy allows no inline style, and presentation attributes are not needed.
+Each chart is inline SVG named by its `<title>` and described by its `<desc>`: the summary in
+words, which the page also shows as the caption. (Naming it by both would make a screen reader
+say the summary twice, as name and as description.) The numbers are rows of a table the page
+hides visually: a screen reader gets the summary and the table, everyone the same facts. Colours
+come from classes in dashboard.css (3:1 or more against the page, in light and dark mode): the
+page's Content-Security-Policy allows no inline style, and presentation attributes are not
+needed.
 """
 
 from __future__ import annotations
@@ -48,7 +50,8 @@ def nice_ceiling(value: int) -> int:
 def _svg(key: str, title: str, summary: str, height: int, body: list[str]) -> Markup:
     head = (
         f'<svg class="chart" viewBox="0 0 {WIDTH} {height}" role="img" focusable="false"'
-        f' aria-labelledby="{key}-title {key}-desc" xmlns="http://www.w3.org/2000/svg">'
+        f' aria-labelledby="{key}-title" aria-describedby="{key}-desc"'
+        ' xmlns="http://www.w3.org/2000/svg">'
         f'<title id="{key}-title">{escape(title)}</title>'
         f'<desc id="{key}-desc">{escape(summary)}</desc>'
     )

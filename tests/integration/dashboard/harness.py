@@ -1,8 +1,9 @@
 """The bot with its dashboard on loopback, a seeded database and a browser-like HTTP client.
 
 The adapter is the recording one with what a network tells the dashboard (`CommunityFacts`):
-a member count, the admins' warnings and each account's role, which a test may change. The
-clock stands still (`StoppedClock`), so days and "expires in" are the same on every run.
+a member count, the admins' warnings and each account's role, which a test may change; it knows
+the room News by its name too, as an admin types it into the policy form. The clock stands
+still (`StoppedClock`), so days and "expires in" are the same on every run.
 """
 
 from __future__ import annotations
@@ -69,6 +70,21 @@ class FactsAdapter(RecordingAdapter):
 
     def role_of(self, community: CommunityRef, member: MemberRef) -> Role | None:
         return self.roles.get((community, member))
+
+    def parse_channel(self, text: str, community: CommunityRef) -> ChannelRef | None:
+        """A room id, or a room's name as an admin types it (any case), as the Matrix adapter
+        reads it; a name two rooms share, or none has, is not a room."""
+        found = super().parse_channel(text, community)
+        if found is not None:
+            return found
+        wanted = text.strip().casefold()
+        communities = {served.id for served in self.served}
+        matches = [
+            place
+            for place, name in self.names.items()
+            if place not in communities and wanted and name.casefold() == wanted
+        ]
+        return ChannelRef(community, matches[0]) if len(matches) == 1 else None
 
 
 def make_config(base_url: str, hash_key: str = HASH_KEY, **web: Any) -> Config:

@@ -73,7 +73,7 @@ async def test_the_page_shows_the_same_numbers(site: Site) -> None:
     assert "The power levels of News (#news:hs) take 60000 bytes" in page
     # each chart: an image named by its title and described in words, plus the hidden table
     for key in ("verified", "filters", "held"):
-        assert f'aria-labelledby="{key}-title {key}-desc"' in page
+        assert f'aria-labelledby="{key}-title" aria-describedby="{key}-desc"' in page
         assert re.search(rf'<desc id="{key}-desc">[^<]+\d[^<]*</desc>', page)
     # the Lounge's audit trail stays in the Lounge
     assert "@x:hs" not in page
