@@ -30,15 +30,19 @@ class MemoryState:
 
 
 class RecordingSink:
-    """Stands in for the core: records what the adapter delivers, optionally slowly."""
+    """Stands in for the core: records what the adapter delivers, optionally slowly, or held
+    at a `gate` until the test opens it (back-pressure that does not depend on timing)."""
 
-    def __init__(self, *, delay: float = 0.0) -> None:
+    def __init__(self, *, delay: float = 0.0, gate: asyncio.Event | None = None) -> None:
         self.events: list[Event] = []
         self.commands: list[CommandInvocation] = []
         self.delay = delay
+        self.gate = gate
         self._arrived = asyncio.Event()
 
     async def handle_event(self, adapter: ChatAdapter, event: Event) -> None:
+        if self.gate is not None:
+            await self.gate.wait()
         if self.delay:
             await asyncio.sleep(self.delay)  # a slow handler, to build back-pressure
         self.events.append(event)

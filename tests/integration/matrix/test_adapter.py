@@ -3,6 +3,8 @@ when it acts. The core is replaced by a recording sink; `test_end_to_end.py` run
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from bot.adapters.base import AdapterError, ChatAdapter
@@ -439,10 +441,13 @@ async def test_slow_handling_is_queued_in_order_and_measured(
 ) -> None:
     c = matrix_community
     carol = await c.member_in_room("carol")
-    slow = RecordingSink(delay=0.1)
+    gate = asyncio.Event()  # the handler is stuck until the burst has filled the queue
+    slow = RecordingSink(delay=0.01, gate=gate)
     settings = c.settings(queue_size=2)
     adapter, _, state = await c.start(sink=slow, settings=settings)
     sent = [await carol.send_text(c.room, f"burst {n}") for n in range(8)]
+    await wait_until(lambda: adapter.queue_stats().blocked_puts >= 1, what="a blocked put")
+    gate.set()
     await slow.wait_for(MessagePosted, lambda e: e.message.id == sent[-1], within=20)
     assert [e.message.id for e in slow.of(MessagePosted)] == sent
     stats = adapter.queue_stats()
