@@ -113,6 +113,16 @@ class FaultControls:
             rates.append(float(self.global_limit.per_second))
         return min(rates, default=float("inf"))
 
+    def most_allowed(self, method: str, path: str, seconds: float) -> float:
+        """The most requests the advertised limits let through in a span of `seconds` (first
+        to last request): a window's worth for every window the span touches."""
+        counts = [
+            r.limit * (int(seconds / r.window) + 1) for r in self._limits if r.matches(method, path)
+        ]
+        if self.global_limit is not None:
+            counts.append(self.global_limit.per_second * (int(seconds) + 1))
+        return float(min(counts, default=float("inf")))
+
     def rate_limit(
         self, method: str, path: str, *, limit: int, window: float, scope: str = "user"
     ) -> RateLimit:
