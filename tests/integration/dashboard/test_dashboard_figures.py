@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from datetime import date, timedelta
 
-from bot.model import FilterLevel
+from bot.model import FilterLevel, MemberRef
 from bot.storage.repo import Store
 from bot.storage.stats import ReportCounts
 from bot.web.dashboard.figures import gather
@@ -19,7 +19,10 @@ from tests.integration.dashboard.harness import (
     WARNING,
     FactsAdapter,
     Site,
+    hold,
+    running,
     seed,
+    verified,
 )
 
 TODAY = NOW.date()
@@ -97,3 +100,14 @@ def rows_of(page: str, table_id: str) -> dict[str, str]:
     table = re.search(rf'<table class="visually-hidden" id="{table_id}">(.*?)</table>', page, re.S)
     assert table, table_id
     return dict(re.findall(r'<th scope="row">([^<]+)</th><td>([^<]+)</td>', table.group(1)))
+
+
+async def test_one_of_a_kind_is_said_in_the_singular(store: Store) -> None:
+    async with running(store, seeded=False, facts=False) as site:
+        await store.save_verification(verified("@only:hs", 1))
+        site.adapter.badges.add((MemberRef("matrix", "@only:hs"), SPACE))
+        await hold(store, SPACE, "$one", NOW - timedelta(hours=1))
+        page = " ".join((await site.sign_in()).split())
+    assert "1 member is verified here (Matrix does not say how many" in page
+    assert "1 item held in the last 30 days." in page
+    assert "1 members" not in page and "1 items" not in page
