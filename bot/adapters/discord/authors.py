@@ -107,6 +107,11 @@ class AuthorLookup:
         return author
 
 
+def needs_reply_author(event: MessagePosted, message: discord.Message) -> bool:
+    """A reply whose target's author the gateway did not deliver (most replies carry it)."""
+    return event.reply_to_author is None and message.type is discord.MessageType.reply
+
+
 async def complete_reply(
     event: MessagePosted,
     message: discord.Message,
@@ -115,7 +120,7 @@ async def complete_reply(
 ) -> MessagePosted:
     """A reply whose target Discord did not resolve gets its target's author, or is marked
     unknown. `referenced_message: null` means Discord knows it was deleted: memory only."""
-    if event.reply_to_author is not None or message.type is not discord.MessageType.reply:
+    if not needs_reply_author(event, message):
         return event
     reference = message.reference
     author = None

@@ -37,7 +37,8 @@ class Handover:
     async def guard(self, what: str, work: Awaitable[Any]) -> None:
         """Run `work`; nothing but a cancellation escapes, and `drained()` waits for it."""
         self._in_flight += 1
-        self._drained.clear()
+        if self._in_flight == 1:
+            self._drained.clear()
         try:
             await work
         except asyncio.CancelledError:

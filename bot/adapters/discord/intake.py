@@ -22,6 +22,7 @@ from bot.adapters.discord.authors import (
     AuthorMemory,
     complete_reaction,
     complete_reply,
+    needs_reply_author,
 )
 from bot.adapters.discord.badge import BadgeRole
 from bot.adapters.discord.catch_up import CatchUp
@@ -88,17 +89,22 @@ class GatewayIntake:
         await self._handover.guard("message", self._on_message(message))
 
     async def _on_message(self, message: discord.Message) -> None:
-        if message.guild is not None:
-            if not self._seen.remember(message.id, message.author.id):
+        guild = message.guild
+        channel_id = message.channel.id
+        author_id = message.author.id  # a Member's id is a property: read once
+        if guild is not None:
+            if not self._seen.remember(message.id, author_id):
                 return  # handled already: read back after a new session, or arrived live
-            self.catch_up.note(message.channel.id, message.id)
+            self.catch_up.note(channel_id, message.id)
         event = message_posted(message, self.self_id)
         if event is None or event.sender.is_self:
             return
-        self._places.note(message.author.id, message.guild, message.channel.id)
-        client = self._clients.client
-        http = client.http if client is not None else None
-        await self._handover.push(await complete_reply(event, message, self._authors, http))
+        self._places.note(author_id, guild, channel_id)
+        if needs_reply_author(event, message):
+            client = self._clients.client
+            http = client.http if client is not None else None
+            event = await complete_reply(event, message, self._authors, http)
+        await self._handover.push(event)
 
     async def reaction(self, payload: discord.RawReactionActionEvent) -> None:
         await self._handover.guard("reaction", self._on_reaction(payload))
