@@ -38,9 +38,10 @@ from bot.model import (
     Network,
     Role,
 )
-from bot.policy import PolicySettings, PolicySources, is_verified, verified_here
+from bot.policy import PolicySettings, PolicySources, is_live
 from bot.storage import ADAPTER_STATE, AUDIT, BUDGETS, Aggregate
-from bot.storage.cache import ReadCache
+from bot.storage.cache import UNKNOWN, ReadCache
+from bot.storage.records import CommunityPolicies
 from bot.storage.repo import Store
 
 log = logging.getLogger(__name__)
@@ -91,7 +92,9 @@ class BotCore:
         self._commands: dict[str, tuple[CommandSpec, CommandHandler]] = {}
         self._listeners: dict[type[Event], list[Listener]] = defaultdict(list)
         self._tasks: set[asyncio.Task[Any]] = set()
-        self._policy_settings: dict[CommunityRef, PolicySettings] = {}
+        # keyed by (network, id): a tuple hashes faster than the frozen dataclass
+        self._policy_settings: dict[tuple[str, str], PolicySettings] = {}
+        self._policy_sources: dict[tuple[str, str], tuple[CommunityPolicies, PolicySources]] = {}
         self.actions = ActionRunner(
             adapter=self.adapter,
             config=config,
@@ -256,9 +259,10 @@ class BotCore:
 
     def policy_settings(self, community: CommunityRef) -> PolicySettings:
         """The community's knobs; config is fixed while running, so each is built once."""
-        found = self._policy_settings.get(community)
+        key = (community.network, community.id)
+        found = self._policy_settings.get(key)
         if found is None:
-            found = self._policy_settings[community] = self._build_policy_settings(community)
+            found = self._policy_settings[key] = self._build_policy_settings(community)
         return found
 
     def _build_policy_settings(self, community: CommunityRef) -> PolicySettings:
@@ -272,26 +276,43 @@ class BotCore:
         )
 
     async def policy_sources(self, community: CommunityRef) -> PolicySources:
-        """Every policy set for the community (stored, configured, default), from the cache."""
-        stored = await self.cache.policies(community)
+        """Every policy set for the community (stored, configured, default), from the cache;
+        built again only when the stored policies change (config is fixed while running)."""
+        stored = self.cache.known_policies(community)
+        if stored is UNKNOWN:
+            stored = await self.cache.policies(community)
+        key = (community.network, community.id)
+        built = self._policy_sources.get(key)
+        if built is not None and built[0] is stored:
+            return built[1]
         own = self.config.community(community.network, community.id)
-        return PolicySources(
+        sources = PolicySources(
             default=self.config.defaults.policy,
             configured_community=own.policy if own is not None else None,
             stored_community=stored.community,
             configured_channels=own.channels if own is not None else {},
             stored_channels=stored.channels,
         )
+        self._policy_sources[key] = (stored, sources)
+        return sources
 
     async def verified_in(self, member: MemberRef, community: CommunityRef) -> bool:
         """A live record at a level the community accepts, and not an account its identity may
-        not add there. Cached facts only, so the hot path may ask."""
-        record = await self.cache.verification(member)
+        not add there (`policy.verified_here`). Cached facts only, so the hot path may ask; once
+        warm it never suspends."""
+        cache = self.cache
+        live = cache.known_verification(member)
+        if live is UNKNOWN:
+            live = await cache.live_verification(member)
+        if live is None:
+            return False
         accepted = self.policy_settings(community).accepted_levels
-        if not is_verified(record, accepted, self.clock()):
+        if not is_live(live[0], live[1], accepted, self.clock()):
             return False  # no need to look up the identity limit
-        refused = await self.cache.refused(community, member)
-        return verified_here(record, accepted, refused=refused, now=self.clock())
+        refused = cache.known_refused(community, member)
+        if refused is UNKNOWN:
+            refused = await cache.refused(community, member)
+        return not refused
 
     def monotonic(self) -> float:
         return time.monotonic()

@@ -7,6 +7,7 @@ read cache (no database query once warm), the pure policy engine decides, the co
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from typing import Annotated, Literal
 
 from bot import policy
@@ -26,6 +27,7 @@ from bot.model import (
 from bot.params import Param
 from bot.policy import Target
 from bot.storage import HELD_ITEMS, MEMBER_PREFERENCES, SENDER_NOTICES
+from bot.storage.cache import UNKNOWN
 from bot.storage.records import AuditDraft, HeldRecord
 
 log = logging.getLogger(__name__)
@@ -177,36 +179,50 @@ class Filters(Cog):
 
     @listener(MessagePosted)
     async def guard_message(self, event: MessagePosted) -> None:
-        await self._guard(
-            event,
-            recent=self.core.cache.rates.hit(
-                event.community, event.sender.member, self.core.monotonic()
-            )
-            if not event.sender.is_self
-            else 0,
+        if event.sender.is_self:
+            return
+        community = event.community
+        # a decision tells apart counts up to one past the allowance: keep no more times than that
+        keep = self.core.policy_settings(community).limited_messages_per_minute + 1
+        recent = self.core.cache.rates.hit(
+            community, event.sender.member, self.core.monotonic(), keep
         )
+        await self._guard(event, recent=recent)
 
     @listener(ReactionAdded)
     async def guard_reaction(self, event: ReactionAdded) -> None:
         await self._guard(event, recent=0)
 
     async def _guard(self, event: MessagePosted | ReactionAdded, *, recent: int) -> None:
+        """Warm facts are read without suspending; only a miss awaits storage."""
         if event.sender.is_self:
             return
-        started = self.core.monotonic()
+        core = self.core
+        started = core.monotonic()
         community = event.community
-        cache = self.core.cache
-        settings = self.core.policy_settings(community)
-        now = self.core.clock()
-        verified = await self.core.verified_in(event.sender.member, community)
+        cache = core.cache
+        settings = core.policy_settings(community)
+        sender = event.sender.member
+        verified = await core.verified_in(sender, community)
         targets = []
+        last_notice: datetime | None = None  # read only for a sender who is not exempt
         if not policy.is_exempt(event.sender, verified, settings):
             for member, relation in policy.touched_members(event):
-                targets.append(Target(member, relation, await self._level(community, member)))
-        sources = await self.core.policy_sources(community)
-        channel_ids = [event.message.channel.id]
-        if isinstance(event, MessagePosted) and event.parent_channel_id is not None:
-            channel_ids.append(event.parent_channel_id)  # a thread follows its parent
+                level = cache.known_filter(community, member)
+                if level is UNKNOWN:
+                    level = await cache.filter_level(community, member)
+                if level is None:
+                    level = core.config.defaults.default_filter
+                targets.append(Target(member, relation, level))
+            noticed = cache.known_notice(community, sender)
+            last_notice = (
+                await cache.last_notice(community, sender) if noticed is UNKNOWN else noticed
+            )
+        sources = await core.policy_sources(community)
+        channel_id = event.message.channel.id
+        parent = event.parent_channel_id if isinstance(event, MessagePosted) else None
+        # a thread follows its parent
+        channel_ids = (channel_id,) if parent is None else (channel_id, parent)
         actions = policy.decide(
             event,
             sender_verified=verified,
@@ -215,11 +231,11 @@ class Filters(Cog):
             channel_policy=sources.own_channel_policy(channel_ids),
             settings=settings,
             recent_messages=recent,
-            last_notice=await cache.last_notice(community, event.sender.member),
-            now=now,
+            last_notice=last_notice,
+            now=core.clock(),
         )
-        self.core.metrics.time_decision(self.core.monotonic() - started)
-        await self.core.execute_all(actions)
+        core.metrics.time_decision(core.monotonic() - started)
+        await core.execute_all(actions)
 
     async def _level(self, community: CommunityRef, member: MemberRef) -> FilterLevel:
         chosen = await self.core.cache.filter_level(community, member)

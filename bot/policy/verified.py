@@ -26,9 +26,15 @@ def is_verified(
 ) -> bool:
     if record is None or record.revoked_at is not None:
         return False
-    if record.expires_at is not None and record.expires_at <= now:
-        return False
-    return record.level in accepted_levels
+    return is_live(record.level, record.expires_at, accepted_levels, now)
+
+
+def is_live(
+    level: str, expires_at: datetime | None, accepted_levels: frozenset[str], now: datetime
+) -> bool:
+    """Whether a verification in force (not revoked) counts: an accepted level, not run out.
+    The hot path keeps only these two facts of a record, so it asks this directly."""
+    return (expires_at is None or now < expires_at) and level in accepted_levels
 
 
 def verified_here(

@@ -1,20 +1,22 @@
 """The per-message hot path reads facts from here, never from the database.
 
-Facts are loaded on first use and kept in bounded LRU maps. Every write of a cached fact goes to
-the database first and then reaches the cache: the `Store` method that writes it announces the
-change once committed (`bot.storage.changes`) and every cache watching that store applies it, so a
-crash between the two loses nothing (the next load reads the database), a reader never sees a
-value the database does not hold, and no write can bypass the cache. Callers outside storage
-write cached facts through this class all the same (`CACHED_WRITES`), so there is one API. With
-several bot processes on one PostgreSQL database, each change is also published as an
-invalidation that the other processes' caches apply (see `bot.storage.invalidation`).
+Facts are loaded on first use and kept in bounded maps; what decisions read about a member is
+packed into one int per account (`bot.storage.packed`), read synchronously when warm. Every
+write of a cached fact goes to the database first and then reaches the cache: the `Store`
+method that writes it announces the change once committed (`bot.storage.changes`) and every
+cache watching that store applies it, so a crash between the two loses nothing (the next load
+reads the database), a reader never sees a value the database does not hold, and no write can
+bypass the cache. Callers outside storage write cached facts through this class all the same
+(`CACHED_WRITES`), so there is one API. With several bot processes on one PostgreSQL database,
+each change is also published as an invalidation that the other processes' caches apply (see
+`bot.storage.invalidation`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import TypeVar
 
 from bot.model import CommunityRef, FilterLevel, MemberRef, UnverifiedPolicy
 from bot.storage.changes import (
@@ -29,10 +31,12 @@ from bot.storage.changes import (
     Verified,
 )
 from bot.storage.identities import Stored
-from bot.storage.memory import LRU, MISSING, LoadAbandoned, RateWindow
+from bot.storage.memory import LRU, MISSING, LoadAbandoned
+from bot.storage.packed import UNKNOWN, Live, MemberFacts, RateCounts, SharedLoads, Unknown
 from bot.storage.records import CommunityPolicies, VerificationRecord
 from bot.storage.repo import Store
 
+T = TypeVar("T")
 Invalidate = Callable[[str, tuple[str, ...]], Awaitable[None]]
 
 # `Store` methods that write a fact this cache keeps. Outside bot/storage they are called on the
@@ -53,30 +57,82 @@ CACHED_WRITES = frozenset(
 
 
 class ReadCache:
-    """Cached facts (verification, filter levels, policies, last notices) in front of `Store`."""
+    """Cached facts (verification, filter levels, policies, last notices) in front of `Store`.
+
+    The hot path reads with the `known_*` methods, synchronously, and awaits a load only when
+    they answer UNKNOWN; the async methods do both in one call."""
 
     def __init__(self, store: Store, size: int = 100_000) -> None:
         self.store = store
-        self._verifications: LRU[tuple[str, str], VerificationRecord | None] = LRU(size)
-        self._filters: LRU[tuple[str, str, str], FilterLevel | None] = LRU(size)
+        self._members = MemberFacts(size)
+        self._records: SharedLoads[tuple[str, str], VerificationRecord | None] = SharedLoads()
+        self._filter_loads: SharedLoads[tuple[str, str, str], FilterLevel | None] = SharedLoads()
+        self._refusal_loads: SharedLoads[tuple[str, str, str], bool] = SharedLoads()
         self._policies: LRU[tuple[str, str], CommunityPolicies] = LRU(max(1000, size // 100))
         self._notices: LRU[tuple[str, str, str], datetime | None] = LRU(size)
-        self._refusals: LRU[tuple[str, str, str], bool] = LRU(size)
-        self.rates = RateWindow()
+        self.rates = RateCounts()
         self.publish: Invalidate | None = None  # set when cross-process invalidation runs
+        self.hits = self.misses = 0
         store.watch(self._apply)
 
-    # --- reads (hot path) ---------------------------------------------------------------------
+    # --- reads (hot path): synchronous when warm ----------------------------------------------
+
+    def known_verification(self, member: MemberRef) -> Live | Unknown | None:
+        """The level and expiry of the member's verification in force, None, or UNKNOWN."""
+        return self._counted(self._members.verification(member))
+
+    def known_filter(
+        self, community: CommunityRef, member: MemberRef
+    ) -> FilterLevel | Unknown | None:
+        return self._counted(self._members.filter(community, member))
+
+    def known_refused(self, community: CommunityRef, member: MemberRef) -> bool | Unknown:
+        return self._counted(self._members.refused(community, member))
+
+    def known_policies(self, community: CommunityRef) -> CommunityPolicies | Unknown:
+        found = self._policies.get((community.network, community.id))
+        return UNKNOWN if found is MISSING else found  # type: ignore[return-value]
+
+    def known_notice(self, community: CommunityRef, member: MemberRef) -> datetime | Unknown | None:
+        found = self._notices.get((member.network, community.id, member.id))
+        return UNKNOWN if found is MISSING else found  # type: ignore[return-value]
+
+    def _counted(self, found: T) -> T:
+        if found is UNKNOWN:
+            self.misses += 1
+        else:
+            self.hits += 1
+        return found
+
+    # --- reads that load on a miss ------------------------------------------------------------
 
     async def verification(self, member: MemberRef) -> VerificationRecord | None:
-        return await self._verifications.get_or_load(
-            (member.network, member.id), lambda: self.store.get_verification(member)
+        """The member's whole record, from storage (the cache keeps only what decisions read);
+        the hot path's facts are refreshed from it."""
+        return await self._records.load(
+            (member.network, member.id),
+            lambda: self.store.get_verification(member),
+            lambda record: self._members.set_verification(member, record),
         )
 
+    async def live_verification(self, member: MemberRef) -> Live | None:
+        """What the hot path needs of the member's verification, loaded on a miss."""
+        found = self.known_verification(member)
+        if found is not UNKNOWN:
+            return found
+        record = await self.verification(member)
+        if record is None or record.revoked_at is not None:
+            return None
+        return record.level, record.expires_at
+
     async def filter_level(self, community: CommunityRef, member: MemberRef) -> FilterLevel | None:
-        return await self._filters.get_or_load(
+        found = self.known_filter(community, member)
+        if found is not UNKNOWN:
+            return found
+        return await self._filter_loads.load(
             (member.network, community.id, member.id),
             lambda: self.store.get_filter(community, member),
+            lambda level: self._members.set_filter(community, member, level),
         )
 
     async def policies(self, community: CommunityRef) -> CommunityPolicies:
@@ -92,9 +148,13 @@ class ReadCache:
 
     async def refused(self, community: CommunityRef, member: MemberRef) -> bool:
         """Whether the account's identity already held its limit when it came to `community`."""
-        return await self._refusals.get_or_load(
+        found = self.known_refused(community, member)
+        if found is not UNKNOWN:
+            return found
+        return await self._refusal_loads.load(
             (member.network, community.id, member.id),
             lambda: self.store.is_refused(community, member),
+            lambda refused: self._members.set_refused(community, member, refused),
         )
 
     # --- writes: the store writes, then announces the change to `_apply` ----------------------
@@ -166,36 +226,46 @@ class ReadCache:
 
     def forget_member(self, member: MemberRef) -> None:
         """Drop everything cached about an account (after erasure)."""
-        self._verifications.drop((member.network, member.id))
-        for lru in (self._filters, self._notices, self._refusals):
-            self._drop_member_keys(lru, member)
-
-    @staticmethod
-    def _drop_member_keys(lru: LRU[tuple[str, str, str], Any], member: MemberRef) -> None:
-        for key in [k for k in lru.snapshot() if k[0] == member.network and k[2] == member.id]:
-            lru.drop(key)
+        self._members.forget_member(member)
+        self._records.overtake((member.network, member.id))
+        for loads in (self._filter_loads, self._refusal_loads):
+            loads.overtake_all(lambda key: key[0] == member.network and key[2] == member.id)
+        for key in self._notices.snapshot():
+            if key[0] == member.network and key[2] == member.id:
+                self._notices.drop(key)
 
     async def _apply(self, change: Change) -> None:
         """Bring the cache in line with a write the database has committed, then tell the other
         processes what to forget."""
+        facts, records = self._members, self._records
         match change:
             case Verified(record=record, places=places):
-                self._verifications.put((record.network, record.account_id), record)
+                member = record.member
+                records.overtake((member.network, member.id))
+                facts.set_verification(member, record)
                 for community in places:
-                    self._refusals.put((record.network, community.id, record.account_id), False)
+                    self._refusal_loads.overtake((member.network, community.id, member.id))
+                    facts.set_refused(community, member, False)
                 await self._publish("verification", record.network, record.account_id)
             case VerificationTouched(member=member):
-                self._verifications.drop((member.network, member.id))
+                records.overtake((member.network, member.id))
+                facts.forget_verification(member)
                 await self._publish("verification", member.network, member.id)
             case Unverified(member=member):
-                self._verifications.put((member.network, member.id), None)
-                self._drop_member_keys(self._refusals, member)
+                records.overtake((member.network, member.id))
+                self._refusal_loads.overtake_all(
+                    lambda key: key[0] == member.network and key[2] == member.id
+                )
+                facts.set_verification(member, None)
+                facts.forget_refusals(member)
                 await self._publish("verification", member.network, member.id)
             case Placed(community=community, member=member, placed=placed):
-                self._refusals.put((member.network, community.id, member.id), not placed)
+                self._refusal_loads.overtake((member.network, community.id, member.id))
+                facts.set_refused(community, member, not placed)
                 await self._publish("binding", member.network, community.id, member.id)
             case FilterSet(community=community, member=member, level=level):
-                self._filters.put((member.network, community.id, member.id), level)
+                self._filter_loads.overtake((member.network, community.id, member.id))
+                facts.set_filter(community, member, level)
                 await self._publish("filter", member.network, community.id, member.id)
             case PolicySet(community=community):
                 self._policies.drop((community.network, community.id))
@@ -211,11 +281,18 @@ class ReadCache:
     def apply_invalidation(self, kind: str, key: tuple[str, ...]) -> None:
         """Forget a fact another process changed; the next read reloads it."""
         if kind == "verification" and len(key) == 2:
-            self._verifications.drop((key[0], key[1]))
-        elif kind == "filter" and len(key) == 3:
-            self._filters.drop((key[0], key[1], key[2]))
-        elif kind == "binding" and len(key) == 3:
-            self._refusals.drop((key[0], key[1], key[2]))
+            member = MemberRef(key[0], key[1])  # type: ignore[arg-type]
+            self._records.overtake((key[0], key[1]))
+            self._members.forget_verification(member)
+        elif kind in ("filter", "binding") and len(key) == 3:
+            community = CommunityRef(key[0], key[1])  # type: ignore[arg-type]
+            member = MemberRef(key[0], key[2])  # type: ignore[arg-type]
+            if kind == "filter":
+                self._filter_loads.overtake((key[0], key[1], key[2]))
+                self._members.set_filter(community, member, UNKNOWN)
+            else:
+                self._refusal_loads.overtake((key[0], key[1], key[2]))
+                self._members.set_refused(community, member, None)
         elif kind == "policy" and len(key) == 2:
             self._policies.drop((key[0], key[1]))
         elif kind == "member" and len(key) == 2:
@@ -224,33 +301,25 @@ class ReadCache:
             self.clear()
 
     def clear(self) -> None:
-        for lru in (
-            self._verifications,
-            self._filters,
-            self._policies,
-            self._notices,
-            self._refusals,
-        ):
-            lru.clear()
+        self._members.clear()
+        for loads in (self._records, self._filter_loads, self._refusal_loads):
+            loads.overtake_all()
+        self._policies.clear()
+        self._notices.clear()
 
     async def _publish(self, kind: str, *key: str) -> None:
         if self.publish is not None:
             await self.publish(kind, key)
 
     def stats(self) -> dict[str, int]:
+        accounts = len(self._members)  # verification and filters are kept per account, packed
         return {
-            "verifications": len(self._verifications),
-            "filters": len(self._filters),
+            "verifications": accounts,
+            "filters": accounts,
             "policies": len(self._policies),
-            "hits": sum(
-                lru.hits
-                for lru in (self._verifications, self._filters, self._policies, self._notices)
-            ),
-            "misses": sum(
-                lru.misses
-                for lru in (self._verifications, self._filters, self._policies, self._notices)
-            ),
+            "hits": self.hits + self._policies.hits + self._notices.hits,
+            "misses": self.misses + self._policies.misses + self._notices.misses,
         }
 
 
-__all__ = ["CACHED_WRITES", "LRU", "MISSING", "LoadAbandoned", "RateWindow", "ReadCache"]
+__all__ = ["CACHED_WRITES", "LRU", "MISSING", "UNKNOWN", "LoadAbandoned", "ReadCache", "Unknown"]

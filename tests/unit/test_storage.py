@@ -233,9 +233,10 @@ async def test_deciding_facts_cost_no_queries_once_the_cache_is_warm(store: Stor
     await cache.set_policy(GUILD, "600", UnverifiedPolicy.LIMITED, by="1", at=NOW)
 
     async def facts() -> tuple[object, ...]:
+        # what decisions read of a verification (level, expiry); the whole record is a command's
         return (
-            await cache.verification(ALICE),
-            await cache.verification(BOB),
+            await cache.live_verification(ALICE),
+            await cache.live_verification(BOB),
             await cache.filter_level(GUILD, BOB),
             await cache.filter_level(GUILD, ALICE),
             await cache.policies(GUILD),

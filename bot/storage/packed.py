@@ -1,0 +1,345 @@
+"""What the hot path reads about each member, packed into one int per account.
+
+At a million members, full `VerificationRecord`s plus filter and refusal entries in LRU maps
+cost ~870 bytes each; the hot path only ever reads a verification's level and expiry, the
+member's filter and whether the identity limit refused the account, per community. One int per
+account holds all of it (~40 bytes), read without an await or any reordering; the rest of a
+record is read from storage by the commands that show it. Loads of one key are shared, and a
+write that lands while a load is under way wins (the load's answer is not kept).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+from collections.abc import Awaitable, Callable, Hashable
+from datetime import UTC, datetime, timedelta
+from itertools import islice
+from typing import Generic, TypeVar
+
+from bot.model import CommunityRef, FilterLevel, MemberRef
+from bot.storage.memory import LoadAbandoned
+from bot.storage.records import VerificationRecord
+
+
+class Unknown(enum.Enum):
+    """Not in memory: the caller loads it (absence of a fact is a known value, e.g. None)."""
+
+    UNKNOWN = "unknown"
+
+
+UNKNOWN = Unknown.UNKNOWN
+BASE = datetime.min.replace(tzinfo=UTC)  # every aware datetime fits after it exactly
+MICROSECOND = timedelta(microseconds=1)
+FILTERS = tuple(FilterLevel)
+# A verification the hot path needs: its level and when it runs out (None: never).
+Live = tuple[str, datetime | None]
+
+# One account's int, from the lowest bit: read since the last eviction sweep (a second
+# chance); verification state (0 unknown, 1 none in force, 2 live record); level (an index into
+# the levels seen); expiry (microseconds since year 1 plus one, 0: never); then per community slot
+# the filter (0 unknown, 1 none chosen, 2+ the level) and the refusal (0 unknown, 1 no, 2 yes).
+_REF = 1
+_STATE, _NONE, _LIVE = 1, 1 << 1, 2 << 1
+_STATE_MASK = 3 << 1
+_LEVEL, _LEVEL_BITS = 3, 8
+_EXPIRY, _EXPIRY_BITS = 11, 59
+_VERIFICATION_MASK = (1 << (_EXPIRY + _EXPIRY_BITS)) - 1 - _REF
+_SLOTS, _SLOT_BITS = _EXPIRY + _EXPIRY_BITS, 5
+_FILTER_MASK, _REFUSED, _REFUSED_MASK = 7, 3, 3 << 3
+_MAX_EXPIRY = (1 << _EXPIRY_BITS) - 1
+
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
+
+
+def pack_verification(record: VerificationRecord | None, level_index: int) -> int:
+    """The verification bits of a record (revoked or absent: none in force)."""
+    if record is None or record.revoked_at is not None:
+        return _NONE
+    expiry = 0
+    if record.expires_at is not None:
+        expiry = (record.expires_at - BASE) // MICROSECOND + 1
+    return _LIVE | level_index << _LEVEL | expiry << _EXPIRY
+
+
+def unpack_expiry(packed: int) -> datetime | None:
+    expiry = (packed >> _EXPIRY) & _MAX_EXPIRY
+    return None if expiry == 0 else BASE + MICROSECOND * (expiry - 1)
+
+
+class _Network:
+    """One network's accounts (id → packed int) and community slots (id → slot number)."""
+
+    __slots__ = ("members", "slots")
+
+    def __init__(self) -> None:
+        self.members: dict[str, int] = {}
+        self.slots: dict[str, int] = {}
+
+
+class MemberFacts:
+    """Verification, filter and refusal facts of at most `size` accounts, one int each.
+
+    Bounded by a second-chance sweep instead of LRU reordering on every read: a read sets one
+    bit (only when unset); the sweep evicts the oldest accounts not read since the last sweep."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._networks: dict[str, _Network] = {}
+        self._levels: list[str] = []
+        self._level_index: dict[str, int] = {}
+        self._count = 0
+
+    # --- reads (synchronous: the hot path never awaits a warm fact) ---------------------------
+
+    def verification(self, member: MemberRef) -> Live | Unknown | None:
+        """The live record's level and expiry, None when none is in force, or UNKNOWN."""
+        network = self._networks.get(member.network)
+        packed = network.members.get(member.id, 0) if network is not None else 0
+        state = packed & _STATE_MASK
+        if state == 0:
+            return UNKNOWN
+        if not packed & _REF:
+            network.members[member.id] = packed | _REF  # type: ignore[union-attr]
+        if state == _NONE:
+            return None
+        level = self._levels[(packed >> _LEVEL) & 0xFF]
+        return level, unpack_expiry(packed)
+
+    def filter(self, community: CommunityRef, member: MemberRef) -> FilterLevel | Unknown | None:
+        """The member's chosen filter in the community (None: never chosen), or UNKNOWN."""
+        code = self._slot_bits(community, member) & _FILTER_MASK
+        if code == 0:
+            return UNKNOWN
+        return None if code == 1 else FILTERS[code - 2]
+
+    def refused(self, community: CommunityRef, member: MemberRef) -> bool | Unknown:
+        code = (self._slot_bits(community, member) >> _REFUSED) & 3
+        return UNKNOWN if code == 0 else code == 2
+
+    def _slot_bits(self, community: CommunityRef, member: MemberRef) -> int:
+        network = self._networks.get(member.network)
+        if network is None:
+            return 0
+        slot = network.slots.get(community.id)
+        packed = network.members.get(member.id, 0)
+        if slot is None or not packed:
+            return 0
+        if not packed & _REF:
+            network.members[member.id] = packed | _REF
+        return (packed >> (_SLOTS + slot * _SLOT_BITS)) & 31
+
+    # --- writes -------------------------------------------------------------------------------
+
+    def set_verification(self, member: MemberRef, record: VerificationRecord | None) -> None:
+        index = 0
+        if record is not None and record.revoked_at is None:
+            index = self._level_index.get(record.level, -1)
+            if index < 0:
+                if len(self._levels) > 0xFF:
+                    self.forget_verification(member)  # beyond 256 levels: read from storage
+                    return
+                index = self._level_index[record.level] = len(self._levels)
+                self._levels.append(record.level)
+        self._change(member, _VERIFICATION_MASK, pack_verification(record, index))
+
+    def forget_verification(self, member: MemberRef) -> None:
+        self._change(member, _VERIFICATION_MASK, 0)
+
+    def set_filter(
+        self, community: CommunityRef, member: MemberRef, level: FilterLevel | Unknown | None
+    ) -> None:
+        code = 0 if level is UNKNOWN else 1 if level is None else FILTERS.index(level) + 2
+        shift = _SLOTS + self._slot(community) * _SLOT_BITS
+        self._change(member, _FILTER_MASK << shift, code << shift)
+
+    def set_refused(self, community: CommunityRef, member: MemberRef, refused: bool | None) -> None:
+        """None forgets it (the next read loads it)."""
+        code = 0 if refused is None else 2 if refused else 1
+        shift = _SLOTS + self._slot(community) * _SLOT_BITS
+        self._change(member, _REFUSED_MASK << shift, code << (shift + _REFUSED))
+
+    def forget_refusals(self, member: MemberRef) -> None:
+        """Every community's refusal of the account (its verification ended)."""
+        network = self._networks.get(member.network)
+        if network is None:
+            return
+        mask = sum(_REFUSED_MASK << (_SLOTS + s * _SLOT_BITS) for s in network.slots.values())
+        self._change(member, mask, 0)
+
+    def forget_member(self, member: MemberRef) -> None:
+        network = self._networks.get(member.network)
+        if network is not None and network.members.pop(member.id, None) is not None:
+            self._count -= 1
+
+    def clear(self) -> None:
+        self._networks.clear()
+        self._count = 0
+
+    def __len__(self) -> int:
+        return self._count
+
+    def _slot(self, community: CommunityRef) -> int:
+        network = self._network(community.network)
+        slot = network.slots.get(community.id)
+        if slot is None:
+            slot = network.slots[community.id] = len(network.slots)
+        return slot
+
+    def _network(self, name: str) -> _Network:
+        network = self._networks.get(name)
+        if network is None:
+            network = self._networks[name] = _Network()
+        return network
+
+    def _change(self, member: MemberRef, mask: int, bits: int) -> None:
+        """Replace the bits under `mask`; an account with nothing known left is dropped."""
+        members = self._network(member.network).members
+        old = members.get(member.id)
+        new = ((old or 0) & ~mask | bits) & ~_REF
+        if new == 0:
+            if old is not None:
+                del members[member.id]
+                self._count -= 1
+            return
+        if old is None:
+            self._count += 1
+        else:
+            new |= old & _REF
+        members[member.id] = new
+        if self._count > self.size:
+            self._sweep(members)
+
+    def _sweep(self, members: dict[str, int]) -> None:
+        """Evict an eighth of the room at once (one pass from the oldest entry, whose cost a
+        dict's deleted slots make proportional to its size), skipping accounts read lately."""
+        goal = self.size - max(1, self.size // 8)
+        while self._count > goal and members:
+            for key in list(islice(members, self._count - goal)):
+                packed = members.pop(key)
+                if packed & _REF:
+                    members[key] = packed & ~_REF  # read since: to the back, once
+                else:
+                    self._count -= 1
+
+
+class SharedLoads(Generic[K, V]):
+    """One load per key at a time: callers missing the same key wait for it (a burst from one
+    sender costs one query). `overtake` marks a key written meanwhile, so the load's answer is
+    returned but not kept."""
+
+    def __init__(self) -> None:
+        self._loading: dict[K, asyncio.Future[V]] = {}
+
+    async def load(self, key: K, fetch: Callable[[], Awaitable[V]], keep: Callable[[V], None]) -> V:
+        pending = self._loading.get(key)
+        if pending is not None:
+            try:
+                return await asyncio.shield(pending)
+            except LoadAbandoned:
+                return await self.load(key, fetch, keep)
+        future: asyncio.Future[V] = asyncio.get_running_loop().create_future()
+        self._loading[key] = future
+        try:
+            value = await fetch()
+        except BaseException as exc:
+            error = LoadAbandoned() if isinstance(exc, asyncio.CancelledError) else exc
+            future.set_exception(error)
+            future.exception()  # waiters, if any, get it; nobody has to
+            raise
+        finally:
+            fresh = self._loading.get(key) is future
+            if fresh:
+                del self._loading[key]
+        if fresh:
+            keep(value)
+        future.set_result(value)
+        return value
+
+    def overtake(self, key: K) -> None:
+        self._loading.pop(key, None)
+
+    def overtake_all(self, matches: Callable[[K], bool] | None = None) -> None:
+        for key in [k for k in self._loading if matches is None or matches(k)]:
+            del self._loading[key]
+
+
+class RateCounts:
+    """Messages per sender within the last minute, for the `limited` policy: the times of the
+    last few (as many as a decision can tell apart, `keep`) in one int per sender, instead of a
+    deque of every time (~760 bytes). In memory on purpose: a restart forgetting a minute of
+    counts is harmless, and a write per message is not."""
+
+    _TIME_BITS = 52  # microseconds since the window began: 142 years
+    _MAX_KEEP = 15  # the count lives in the low four bits
+    _MASK = (1 << _TIME_BITS) - 1
+
+    def __init__(self, window_seconds: float = 60.0, max_tracked: int = 100_000) -> None:
+        self.window = window_seconds
+        self._window_us = round(window_seconds * 1e6)
+        self._max = max_tracked
+        self._origin: float | None = None
+        self._places: dict[tuple[str, str], dict[str, int]] = {}
+        self._count = 0
+
+    def hit(self, community: CommunityRef, member: MemberRef, now: float, keep: int = 15) -> int:
+        """Count one message and return how many the member sent within the window, this one
+        included, up to `keep` (a policy allowing n a minute needs n + 1)."""
+        origin = self._origin
+        if origin is None:
+            origin = self._origin = now
+        tick = round((now - origin) * 1e6) + 1
+        keep = 1 if keep < 1 else self._MAX_KEEP if keep > self._MAX_KEEP else keep
+        key = (community.network, community.id)
+        place = self._places.get(key)
+        if place is None:
+            place = self._places[key] = {}
+        packed = place.get(member.id, 0)
+        bits, mask, window = self._TIME_BITS, self._MASK, self._window_us
+        most = min(packed & 15, keep - 1)
+        if most == 0 or tick - ((packed >> 4) & mask) >= window:
+            kept = 0  # the newest earlier message is out of the window: so are all
+        elif tick - ((packed >> (4 + (most - 1) * bits)) & mask) < window:
+            kept = most  # the oldest one kept is in the window: so are all
+        else:
+            kept = self._within(packed, tick, most)
+        if not packed:
+            self._count += 1
+        place[member.id] = (
+            ((packed >> 4) & ((1 << kept * bits) - 1)) << (bits + 4) | tick << 4 | (kept + 1)
+        )
+        if self._count > self._max:
+            self._sweep(place, tick)
+        return kept + 1
+
+    def _within(self, packed: int, tick: int, most: int) -> int:
+        """How many of the kept times (newest first) lie within the window, at most `most`."""
+        times, bits, mask = packed >> 4, self._TIME_BITS, self._MASK
+        for i in range(most):
+            if tick - ((times >> (i * bits)) & mask) >= self._window_us:
+                return i
+        return most
+
+    def _sweep(self, place: dict[str, int], tick: int) -> None:
+        """Forget an eighth of the senders, quiet ones (nothing within the window) first."""
+        goal = self._max - max(1, self._max // 8)
+        mask = (1 << self._TIME_BITS) - 1
+        for key in list(islice(place, 2 * (self._count - goal))):
+            if self._count > goal and tick - ((place[key] >> 4) & mask) >= self._window_us:
+                del place[key]
+                self._count -= 1
+        for key in list(islice(place, max(0, self._count - goal))):
+            del place[key]
+            self._count -= 1
+
+
+__all__ = [
+    "UNKNOWN",
+    "Live",
+    "MemberFacts",
+    "RateCounts",
+    "SharedLoads",
+    "Unknown",
+    "pack_verification",
+]
