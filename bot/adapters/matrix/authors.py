@@ -45,6 +45,10 @@ class Authors:
         if len(self._known) > REMEMBERED_EVENTS:
             self._known.popitem(last=False)
 
+    def known(self, event_id: str) -> str | None:
+        """The sender, if remembered: what `of` answers without a request."""
+        return self._known.get(event_id)
+
     async def of(self, room_id: str, event_id: str) -> str | None:
         """The event's sender; None if the bot cannot see the event (deleted, no access)."""
         known = self._known.get(event_id)

@@ -20,6 +20,7 @@ from bot.model import Actor, ChannelRef, CommunityRef, MemberRef, Role
 
 DM_ROOMS_KEY = "dm_room_ids"  # the bot's direct rooms, as room ids only
 OLD_DM_ROOMS_KEY = "dm_rooms"  # before: member -> room, which named members in adapter state
+_ACTORS_KEPT = 100_000  # accounts whose `Actor` is shared; then it starts over
 
 
 def verified_space_key(community_id: str) -> str:
@@ -43,6 +44,9 @@ class RoomDirectory:
         self.verified_spaces: dict[str, str] = {}  # community -> Verified space
         # rooms of a served space the bot tried to join and could not -> why (for the admins)
         self.join_failures: dict[str, str] = {}
+        self._actors: dict[tuple[str, Role], Actor] = {}  # (account, role) -> its Actor
+        self._refs: dict[str, CommunityRef] = {}  # room -> its community, as of `_refs_of`
+        self._refs_of: CommunityIndex | None = None
         # moderators' and log rooms: commands typed there act on their community
         self.management: dict[str, str] = {
             room: c.id
@@ -111,8 +115,16 @@ class RoomDirectory:
         return [CommunityRef("matrix", cid) for cid in self.index.ids()]
 
     def community_of(self, room_id: str) -> CommunityRef | None:
-        community = self.index.community_of(room_id)
-        return CommunityRef("matrix", community) if community else None
+        """Asked for every event: the answers are kept until the next `reindex`."""
+        if self._refs_of is not self.index:
+            self._refs, self._refs_of = {}, self.index
+        found = self._refs.get(room_id)
+        if found is None:
+            community = self.index.community_of(room_id)
+            if not community:
+                return None
+            found = self._refs[room_id] = CommunityRef("matrix", community)
+        return found
 
     def community_of_space(self, space_id: str) -> CommunityRef | None:
         for community_id, spaces in self.index.spaces.items():
@@ -180,11 +192,21 @@ class RoomDirectory:
         return self.role_at(max(levels, default=0))
 
     def actor(self, user_id: str, room_id: str, community: CommunityRef) -> Actor:
-        """Who acts in a room: the higher of their standing there and in the community."""
+        """Who acts in a room: the higher of their standing there and in the community.
+
+        Asked for every event, so the frozen answer is shared per account and role (the role
+        itself is read afresh each time, from levels the rooms keep)."""
         facts = self.rooms.get(room_id)
         here = self.role_at(facts.level(user_id)) if facts else Role.MEMBER
         role = max(here, self.community_role(community.id, user_id))
-        return Actor(MemberRef("matrix", user_id), Role(role), is_self=user_id == self.bot_id)
+        found = self._actors.get((user_id, role))
+        if found is None:
+            if len(self._actors) >= _ACTORS_KEPT:
+                self._actors.clear()
+            found = self._actors[(user_id, role)] = Actor(
+                MemberRef("matrix", user_id), Role(role), is_self=user_id == self.bot_id
+            )
+        return found
 
     # --- direct rooms -------------------------------------------------------------------------
 

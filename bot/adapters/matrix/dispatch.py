@@ -61,8 +61,10 @@ class Dispatcher:
             case IncomingMessage():
                 await self._message(item)
             case IncomingReaction():
-                author = await self._authors.of(item.queue, item.reaction.message.id)
-                reaction = dataclasses.replace(item.reaction, message_author=_member(author))
+                reaction = item.reaction
+                if reaction.message_author is None:  # not remembered when read
+                    author = await self._authors.of(item.queue, reaction.message.id)
+                    reaction = dataclasses.replace(reaction, message_author=_member(author))
                 await self._event(reaction)
             case IncomingCommand():
                 invocation, _ = await self._about(item.invocation)
@@ -89,19 +91,23 @@ class Dispatcher:
 
     async def _message(self, item: IncomingMessage) -> None:
         """The message (with whom it replies to and whose thread it is in) goes to the core;
-        if it is also a command, the command follows, then leaves the room if admins ask."""
-        room_id = item.queue
+        if it is also a command, the command follows, then leaves the room if admins ask.
+        Authors remembered when the event was read are already in; the others are looked up."""
+        room_id, posted = item.queue, item.posted
         command, replied = item.command, None
         if command is not None:
             command, replied = await self._about(command)
+        reply_author, starter = posted.reply_to_author, posted.thread_starter
         if replied is not None:  # the same one fetch told the replied-to author
-            reply_author = replied.sender
-        else:
-            reply_author = await self._authors.of(room_id, item.reply_to) if item.reply_to else None
-        starter = await self._authors.of(room_id, item.thread_root) if item.thread_root else None
-        posted = dataclasses.replace(
-            item.posted, reply_to_author=_member(reply_author), thread_starter=_member(starter)
-        )
+            reply_author = _member(replied.sender)
+        elif item.reply_to and reply_author is None:
+            reply_author = _member(await self._authors.of(room_id, item.reply_to))
+        if item.thread_root and starter is None:
+            starter = _member(await self._authors.of(room_id, item.thread_root))
+        if reply_author != posted.reply_to_author or starter != posted.thread_starter:
+            posted = dataclasses.replace(
+                posted, reply_to_author=reply_author, thread_starter=starter
+            )
         await self._event(posted)
         if command is not None:
             await self._command(command)

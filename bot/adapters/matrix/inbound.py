@@ -40,6 +40,7 @@ from bot.model import (
 )
 
 _MESSAGE_TYPES = ("m.room.message", "m.sticker")
+_CHANNELS_KEPT = 10_000  # rooms whose `ChannelRef` is shared; then it starts over
 
 
 class InboundReader:
@@ -56,6 +57,7 @@ class InboundReader:
         self._room_checks = room_checks
         self._bot_id = directory.bot_id
         self._prefix = directory.settings.command_prefix
+        self._channels: dict[tuple[CommunityRef, str], ChannelRef] = {}  # one per room
 
     def apply_state(self, facts: RoomFacts, event: JsonDict) -> bool:
         """Take a state event in; True if it may change which rooms form which community."""
@@ -103,30 +105,34 @@ class InboundReader:
     # --- messages -----------------------------------------------------------------------------
 
     def _message(self, facts: RoomFacts, community: CommunityRef, event: JsonDict) -> WorkItem:
-        """Everything local is read now (roles as of this event); authors are looked up later."""
+        """Everything local is read now (roles as of this event), and the authors it touches if
+        remembered; those not remembered are looked up later, off the sync loop."""
         room_id = facts.room_id
         event_id = str(event["event_id"])
         raw = _content(event)
         content, edited = tr.effective_content(raw)
-        text = tr.plain_text(content)
+        reading = tr.read_message(content)
         actor = self._directory.actor(str(event["sender"]), room_id, community)
-        channel = ChannelRef(community, room_id)
-        command = None if edited else tr.parse_command(text, self._prefix)
+        channel = self._channel(community, room_id)
+        command = None if edited else tr.parse_command(reading.text, self._prefix)
         reply_to = tr.reply_target(raw)
+        thread_root = tr.thread_root(raw)
         posted = MessagePosted(
             message=MessageRef(channel, event_id),
             sender=actor,
-            text=text,
-            mentioned=tuple(MemberRef("matrix", u) for u in tr.mentioned_users(content)),
-            mentions_everyone=tr.mentions_everyone(content),
-            has_link=tr.has_link(content),
+            text=reading.text,
+            reply_to_author=self._remembered(reply_to),
+            mentioned=tuple(MemberRef("matrix", u) for u in reading.mentioned),
+            mentions_everyone=reading.mentions_everyone,
+            thread_starter=self._remembered(thread_root),
+            has_link=reading.has_link,
             has_attachment=tr.has_attachment(str(event.get("type")), content),
             at=sent_at(event),
         )
         return IncomingMessage(
             posted=posted,
             reply_to=reply_to,
-            thread_root=tr.thread_root(raw),
+            thread_root=thread_root,
             command=(
                 self._commands.in_community_room(
                     command, actor, channel, event_id, about=_about(channel, reply_to)
@@ -135,6 +141,20 @@ class InboundReader:
                 else None
             ),
         )
+
+    def _channel(self, community: CommunityRef, room_id: str) -> ChannelRef:
+        """The room as the core names it, made once (frozen, so every event may share it)."""
+        found = self._channels.get((community, room_id))
+        if found is None:
+            if len(self._channels) >= _CHANNELS_KEPT:
+                self._channels.clear()
+            found = self._channels[(community, room_id)] = ChannelRef(community, room_id)
+        return found
+
+    def _remembered(self, event_id: str | None) -> MemberRef | None:
+        """The author of an event the bot saw, as `Authors.of` would answer without a request."""
+        sender = self._authors.known(event_id) if event_id is not None else None
+        return MemberRef("matrix", sender) if sender is not None else None
 
     def _direct_command(self, room_id: str, event: JsonDict) -> WorkItem | None:
         """A member writing to the bot's DM room: commands only (nothing is relayed)."""
@@ -177,9 +197,10 @@ class InboundReader:
             return None
         room_id = facts.room_id
         reaction = ReactionAdded(
-            message=MessageRef(ChannelRef(community, room_id), target),
+            message=MessageRef(self._channel(community, room_id), target),
             sender=self._directory.actor(str(event["sender"]), room_id, community),
             emoji=str(relates.get("key", "")),
+            message_author=self._remembered(target),
             reaction_id=str(event["event_id"]),
             at=sent_at(event),
         )

@@ -28,6 +28,7 @@ _DEFAULTS = {
 
 POWER_LEVELS_LIMIT = 65_536  # bytes: the whole event is capped at 64 KiB
 CREATOR = math.inf  # v12 creators: above any number a power_levels event can hold
+_LEVELS_KEPT = 100_000  # users whose level a room remembers; then it starts over
 QUOTES = "\"'\u201c\u201d\u2018\u2019"  # straight and typographic quotes around a name
 
 
@@ -83,6 +84,11 @@ class RoomFacts:
     # `users()` read once per power_levels content, not per event (a big room lists thousands)
     _users: dict[str, int] | None = field(default=None, init=False, repr=False, compare=False)
     _users_of: JsonDict | None = field(default=None, init=False, repr=False, compare=False)
+    # each user's `level()`, kept while the three things it is read from stay the same objects
+    _levels: dict[str, float] = field(default_factory=dict, init=False, repr=False, compare=False)
+    _levels_of: tuple[JsonDict | None, frozenset[str], str] | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
 
     # --- keeping up with state ---
 
@@ -191,13 +197,33 @@ class RoomFacts:
         return self._users
 
     def level(self, user_id: str) -> float:
-        """The user's power here; v12 creators are above every number (math.inf)."""
+        """The user's power here; v12 creators are above every number (math.inf).
+
+        Every event asks for its sender's, so each answer is kept until the power levels, the
+        creators or the room version are replaced (a state event, or the bot's own change)."""
+        of = self._levels_of
+        if (
+            of is None
+            or of[0] is not self.power_levels
+            or of[1] is not self.creators
+            or of[2] is not self.room_version
+        ):
+            self._levels = {}
+            self._levels_of = (self.power_levels, self.creators, self.room_version)
+        found = self._levels.get(user_id)
+        if found is None:
+            if len(self._levels) >= _LEVELS_KEPT:
+                self._levels.clear()
+            found = self._levels[user_id] = self._level(user_id)
+        return found
+
+    def _level(self, user_id: str) -> float:
         if user_id in self.creators and creators_outrank_all(self.room_version):
             return CREATOR
         if self.power_levels is None:
             return 100 if user_id in self.creators else 0
-        users = self.users()
-        return users.get(user_id, self.setting("users_default"))
+        level = self.users().get(user_id)
+        return level if level is not None else self.setting("users_default")
 
     def is_creator_with_top_power(self, user_id: str) -> bool:
         return self.level(user_id) == CREATOR

@@ -11,7 +11,7 @@ import html
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import unquote
 
 from bot.adapters.links import SCHEME_LINK, WWW_LINK
@@ -46,7 +46,9 @@ _MATRIX_TO_RE = re.compile(r"^https://matrix\.to/#/([^?\s]+)")
 _TAG_RE = re.compile(r"<[^>]+>")  # applied only up to the last ">" (`_strip_tags`)
 _BR_RE = re.compile(r"<br\s*/?>", re.IGNORECASE)
 # applied only up to the last </mx-reply> (`_without_reply_quote`)
-_REPLY_HTML_RE = re.compile(r"<mx-reply>.*?</mx-reply>", re.IGNORECASE | re.DOTALL)
+# (the nearest </mx-reply> ends each quote, as `.*?` would find it, without trying the closing
+# tag at every character)
+_REPLY_HTML_RE = re.compile(r"<mx-reply>[^<]*(?:<(?!/mx-reply>)[^<]*)*</mx-reply>", re.IGNORECASE)
 _LAST_REPLY_CLOSE_RE = re.compile(r".*</mx-reply>", re.IGNORECASE | re.DOTALL)
 # linear in the text: see bot/adapters/links.py
 _LINK_RE = re.compile(rf"{SCHEME_LINK}|{WWW_LINK}|\bmailto:\S", re.IGNORECASE)
@@ -97,16 +99,72 @@ def plain_text(content: JsonDict) -> str:
     Element puts a display name in `body` for a pill, so commands such as `!badge @alice` are read
     from `formatted_body` when it carries pills: account ids, never display names.
     """
-    formatted = content.get("formatted_body")
+    html_parts = _Html.of(content)
+    return _plain_text(content, html_parts)
+
+
+def pill_targets(content: JsonDict) -> list[str]:
+    html_parts = _Html.of(content)
+    return _pill_targets(html_parts) if html_parts is not None else []
+
+
+def mentioned_users(content: JsonDict) -> tuple[str, ...]:
+    """Users the message mentions: intentional mentions (m.mentions) and HTML pills."""
+    return _mentioned_users(content, _Html.of(content))
+
+
+class Reading(NamedTuple):
+    """What the sync path needs of a message's content, each as its own function answers."""
+
+    text: str
+    mentioned: tuple[str, ...]
+    mentions_everyone: bool
+    has_link: bool
+
+
+def read_message(content: JsonDict) -> Reading:
+    """`plain_text`, `mentioned_users`, `mentions_everyone` and `has_link` at once: the HTML
+    (without its reply quote, and its pills) is read once for all four, not once for each."""
+    html_parts = _Html.of(content)
+    return Reading(
+        _plain_text(content, html_parts),
+        _mentioned_users(content, html_parts),
+        mentions_everyone(content),
+        _has_link(content, html_parts),
+    )
+
+
+class _Html:
+    """A message's `formatted_body` (up to MAX_TEXT), without its reply quote, and its pills."""
+
+    __slots__ = ("capped", "length", "pills", "unquoted")
+
+    def __init__(self, formatted: str) -> None:
+        self.length = len(formatted)
+        self.capped = formatted[:MAX_TEXT]
+        self.unquoted = _without_reply_quote(self.capped)
+        self.pills = list(_pills(self.unquoted)) if "<" in self.unquoted else []
+
+    @staticmethod
+    def of(content: JsonDict) -> _Html | None:
+        formatted = content.get("formatted_body")
+        return _Html(formatted) if isinstance(formatted, str) else None
+
+
+def _plain_text(content: JsonDict, html_parts: _Html | None) -> str:
     if (
-        content.get("format") == "org.matrix.custom.html"
-        and isinstance(formatted, str)
-        and next(_pills(formatted[:MAX_TEXT]), None) is not None
+        html_parts is not None
+        and content.get("format") == "org.matrix.custom.html"
+        and (
+            # pills with no quote taken out are pills of the whole HTML; else look again
+            (html_parts.pills and html_parts.unquoted is html_parts.capped)
+            or next(_pills(html_parts.capped), None) is not None
+        )
     ):
-        text = _without_reply_quote(formatted[:MAX_TEXT])
+        text = html_parts.unquoted
         pieces: list[str] = []
         done = 0
-        for pill in _pills(text):
+        for pill in html_parts.pills:
             pieces += (text[done : pill.start], unquote(pill.target))
             done = pill.end
         text = _BR_RE.sub("\n", "".join(pieces) + text[done:])
@@ -115,25 +173,22 @@ def plain_text(content: JsonDict) -> str:
     return strip_reply_fallback(body).strip() if isinstance(body, str) else ""
 
 
-def pill_targets(content: JsonDict) -> list[str]:
-    formatted = content.get("formatted_body")
-    if not isinstance(formatted, str):
-        return []
+def _pill_targets(html_parts: _Html) -> list[str]:
     found = []
-    for pill in _pills(_without_reply_quote(formatted[:MAX_TEXT])):
+    for pill in html_parts.pills:
         target = unquote(pill.target)
         if USER_ID_RE.match(target):
             found.append(target)
     return found
 
 
-def mentioned_users(content: JsonDict) -> tuple[str, ...]:
-    """Users the message mentions: intentional mentions (m.mentions) and HTML pills."""
+def _mentioned_users(content: JsonDict, html_parts: _Html | None) -> tuple[str, ...]:
     ids: list[str] = []
     user_ids = _dict(content.get("m.mentions")).get("user_ids")
     if isinstance(user_ids, list):
         ids.extend(u for u in user_ids if isinstance(u, str) and USER_ID_RE.match(u))
-    ids.extend(pill_targets(content))
+    if html_parts is not None:
+        ids.extend(_pill_targets(html_parts))
     return tuple(dict.fromkeys(ids))  # keep order, drop repeats
 
 
@@ -186,16 +241,28 @@ def thread_root(content: JsonDict) -> str | None:
 
 def has_link(content: JsonDict) -> bool:
     """A link in the text (or a non-pill href in the HTML); a text past MAX_TEXT counts as one."""
+    return _has_link(content, _Html.of(content))
+
+
+def _has_link(content: JsonDict, html_parts: _Html | None) -> bool:
     body = content.get("body")
-    formatted = content.get("formatted_body")
-    texts = [t for t in (body, formatted) if isinstance(t, str)]
-    if any(len(t) > MAX_TEXT for t in texts):
+    if html_parts is not None and html_parts.length > MAX_TEXT:
         return True  # no homeserver delivers it; not reading it all must not let a link through
     if isinstance(body, str):
-        body = strip_reply_fallback(body)
-        if _LINK_RE.search(body):
+        if len(body) > MAX_TEXT:
             return True
-    return isinstance(formatted, str) and bool(_HREF_RE.search(_without_reply_quote(formatted)))
+        if _may_hold_link(body) and _LINK_RE.search(strip_reply_fallback(body)):
+            return True
+    return html_parts is not None and bool(_HREF_RE.search(html_parts.unquoted))
+
+
+def _may_hold_link(text: str) -> bool:
+    """Whether `_LINK_RE` could match at all: each of its forms needs `://`, `www.` or `to:`
+    (of `mailto:`), whose letters fold to no other character, so a plain `in` finds them."""
+    if "://" in text:
+        return True
+    lowered = text.lower()
+    return "www." in lowered or "to:" in lowered
 
 
 def has_attachment(event_type: str, content: JsonDict) -> bool:
@@ -294,6 +361,8 @@ def _strip_tags(text: str) -> str:
 
 def _unescape(text: str) -> str:
     """html.unescape, without its ValueError on a reference of more than 4,300 digits."""
+    if "&" not in text:
+        return text
     return html.unescape(_LONG_CHARREF_RE.sub(_short_charref, text))
 
 

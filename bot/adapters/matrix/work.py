@@ -24,8 +24,9 @@ INVITES_QUEUE = "~invites"  # invites are not a room's events; they share one or
 class IncomingMessage:
     """A message or sticker in a community room, which may also be a command to the bot.
 
-    `posted` lacks `reply_to_author` and `thread_starter`: those authors are looked up (by
-    `reply_to` and `thread_root`) when the item is handled, not in the sync loop.
+    `posted` has `reply_to_author` and `thread_starter` when the bot remembered those authors
+    as the event was read; the others are looked up (by `reply_to` and `thread_root`) when the
+    item is handled, not in the sync loop.
     """
 
     posted: MessagePosted
@@ -44,7 +45,8 @@ class IncomingMessage:
 
 @dataclass(frozen=True, slots=True)
 class IncomingReaction:
-    """A reaction in a community room; `reaction.message_author` is looked up when handled."""
+    """A reaction in a community room; `reaction.message_author`, if not remembered when the
+    event was read, is looked up when handled."""
 
     reaction: ReactionAdded
 
