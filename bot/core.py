@@ -189,9 +189,14 @@ class BotCore:
     async def handle_event(self, adapter: ChatAdapter, event: Event) -> None:
         self.metrics.event(event)
         for handler in self._listeners.get(type(event), ()):
-            await self._guard(
-                f"listener {getattr(handler, '__qualname__', handler)}", handler(event)
-            )
+            try:  # `_guard` inlined: its name would be formatted for every event
+                await handler(event)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                self.metrics.handler_failed()
+                name = getattr(handler, "__qualname__", handler)
+                log.exception("listener %s failed; carrying on", name)
 
     @timed("command")
     async def handle_command(self, adapter: ChatAdapter, invocation: CommandInvocation) -> None:
@@ -327,6 +332,8 @@ class BotCore:
         self, actions: Sequence[act.Action], *, actor: MemberRef | None = None
     ) -> None:
         """Run actions in order; see `ActionRunner.execute_all`."""
+        if len(actions) == 1 and type(actions[0]) is act.Allow and not actions[0].why:
+            return  # what most messages get: nothing to do, nothing to count
         await self.actions.execute_all(actions, actor=actor)
 
     def moderator_channel(self, community: CommunityRef) -> ChannelRef | None:

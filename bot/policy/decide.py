@@ -56,22 +56,22 @@ _RELATION_RANK = (Relation.REPLY, Relation.MENTION, Relation.REACTION, Relation.
 
 def touched_members(event: Interaction) -> list[tuple[MemberRef, Relation]]:
     """Members (other than the sender) an interaction touches, each once, most direct first."""
-    found: dict[MemberRef, Relation] = {}
-
-    def add(member: MemberRef | None, relation: Relation) -> None:
-        if member is None or member == event.sender.member:
-            return
-        current = found.get(member)
-        if current is None or _RELATION_RANK.index(relation) < _RELATION_RANK.index(current):
-            found[member] = relation
-
+    sender = event.sender.member
     if isinstance(event, ReactionAdded):
-        add(event.message_author, Relation.REACTION)
-    else:
-        add(event.reply_to_author, Relation.REPLY)
-        for member in event.mentioned:
-            add(member, Relation.MENTION)
-        add(event.thread_starter, Relation.THREAD_POST)
+        author = event.message_author
+        return [] if author is None or author == sender else [(author, Relation.REACTION)]
+    reply, starter = event.reply_to_author, event.thread_starter
+    if not event.mentioned and starter is None:  # the common case, without a dict
+        return [] if reply is None or reply == sender else [(reply, Relation.REPLY)]
+    # relations are added most direct first, so a member keeps the first one found
+    found: dict[MemberRef, Relation] = {}
+    if reply is not None and reply != sender:
+        found[reply] = Relation.REPLY
+    for member in event.mentioned:
+        if member != sender and member not in found:
+            found[member] = Relation.MENTION
+    if starter is not None and starter != sender and starter not in found:
+        found[starter] = Relation.THREAD_POST
     return list(found.items())
 
 
