@@ -9,7 +9,7 @@ from sqlalchemy import delete, select
 
 from bot.storage import tables as t
 from bot.storage.aggregate import Aggregate, mention
-from bot.storage.database import Database, rowcount
+from bot.storage.database import Database, insert_for, rowcount
 from bot.storage.records import AuditDraft, AuditRecord
 
 # erasure keeps the fact that an action happened, so moderators' history stays coherent, but
@@ -46,20 +46,22 @@ class AuditLog(Database):
 
     async def audit_many(self, drafts: Sequence[AuditDraft]) -> None:
         """Write a batch of audit entries in one transaction."""
-        async with self._session() as session:
-            session.add_all(
-                t.AuditEntry(
-                    network=d.network,
-                    community_id=d.community_id,
-                    actor=d.actor,
-                    action=d.action,
-                    target=d.target,
-                    detail=d.detail,
-                    at=d.at,
-                    dry_run=d.dry_run,
-                )
-                for d in drafts
-            )
+        stmt = insert_for(self.dialect, t.AuditEntry)
+        rows = [
+            {
+                "network": d.network,
+                "community_id": d.community_id,
+                "actor": d.actor,
+                "action": d.action,
+                "target": d.target,
+                "detail": d.detail,
+                "at": d.at,
+                "dry_run": d.dry_run,
+            }
+            for d in drafts
+        ]
+        if rows:
+            await self._write(lambda connection: connection.execute(stmt, rows))
 
     async def list_audit(
         self,

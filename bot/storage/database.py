@@ -12,9 +12,10 @@ import logging
 import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
-from typing import Any, Self, cast
+from functools import cache
+from typing import Any, Self, TypeVar, cast
 
-from sqlalchemy import Select, event
+from sqlalchemy import Connection, Select, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import (
@@ -26,12 +27,14 @@ from sqlalchemy.ext.asyncio import (
 
 from bot.storage import tables as t
 from bot.storage.changes import Change
+from bot.storage.writer import SqliteWriter, Work, file_database
 
 log = logging.getLogger(__name__)
 
 SQLITE_BEGIN = "verifybot_sqlite_begin"
 
 Watcher = Callable[[Change], Awaitable[None]]
+T = TypeVar("T")
 
 
 def _enable_sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -62,6 +65,14 @@ def _pool_capacity(engine: AsyncEngine) -> int:
     return max(1, int(size) + overflow)
 
 
+@cache
+def insert_for(dialect: str, table: type[t.Base]) -> Any:
+    """A table's INSERT (with ON CONFLICT support) built once per dialect: the hot path binds
+    values to it instead of building and keying a new statement each time."""
+    dialect_insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return dialect_insert(table)
+
+
 def rowcount(result: Any) -> int:
     """Rows an UPDATE or DELETE touched (0 when the driver cannot say)."""
     return int(cast(CursorResult[Any], result).rowcount or 0)
@@ -82,6 +93,11 @@ class Database:
         self._connections = asyncio.Semaphore(_pool_capacity(engine))
         self._watchers: list[weakref.WeakMethod[Watcher]] = []
         event.listen(engine.sync_engine, "before_cursor_execute", self._count)
+        self._writer = (
+            SqliteWriter(engine.url, _enable_sqlite_pragmas, self._count)
+            if file_database(engine.url)
+            else None
+        )
 
     @classmethod
     def open(cls, url: str, *, pool_size: int = 10) -> Self:
@@ -101,6 +117,8 @@ class Database:
         self.statements += 1
 
     async def close(self) -> None:
+        if self._writer is not None:
+            await self._writer.close()
         await self.engine.dispose()
 
     async def ping(self) -> bool:
@@ -144,6 +162,14 @@ class Database:
         async with self._connections, self._sessions() as session:
             yield session
 
+    async def _write(self, work: Work[T]) -> T:
+        """One short write transaction of Core statements, committed when this returns: on a
+        SQLite file on its dedicated writer (one thread hand-off), elsewhere on the pool."""
+        if self._writer is not None:
+            return await self._writer.run(work)
+        async with self._connections, self.engine.begin() as connection:
+            return await connection.run_sync(work)
+
     def _insert(self, table: type[t.Base]) -> Any:
         """An INSERT that supports ON CONFLICT on both SQLite and PostgreSQL."""
         dialect_insert = postgresql.insert if self.dialect == "postgresql" else sqlite.insert
@@ -164,4 +190,4 @@ class Database:
             return int((await session.execute(query)).scalar_one())
 
 
-__all__ = ["SQLITE_BEGIN", "Database", "Watcher", "rowcount"]
+__all__ = ["SQLITE_BEGIN", "Connection", "Database", "Watcher", "insert_for", "rowcount"]

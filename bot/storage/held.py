@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from functools import cache
 from typing import Any, cast
 
 from sqlalchemy import Select, delete, func, select, update
@@ -12,7 +13,7 @@ from bot.actions import HoldForMember
 from bot.model import MemberRef, Network, Relation
 from bot.storage import tables as t
 from bot.storage.aggregate import Aggregate, owner
-from bot.storage.database import Database, rowcount
+from bot.storage.database import Connection, Database, insert_for, rowcount
 from bot.storage.records import HeldRecord
 
 # a held item is the recipient's to review and the sender's words: erasing either deletes it
@@ -27,6 +28,14 @@ HELD_ITEMS = Aggregate(
 )
 
 
+@cache
+def _hold_insert(dialect: str) -> Any:
+    """Built once: a redelivered event (same message, member and relation) adds nothing."""
+    return insert_for(dialect, t.HeldItem).on_conflict_do_nothing(
+        index_elements=["network", "message_id", "for_account", "relation"]
+    )
+
+
 class HeldItems(Database):
     """The part of `Store` that keeps held items; a member only ever reaches their own."""
 
@@ -35,32 +44,29 @@ class HeldItems(Database):
     ) -> int:
         """Hold an interaction for each member, all in one transaction; returns how many were
         new (a redelivered event finds them held already)."""
-        added = 0
-        async with self._session() as session:
-            for hold in holds:
-                channel = hold.message.channel
-                stmt = (
-                    self._insert(t.HeldItem)
-                    .values(
-                        network=channel.network,
-                        community_id=channel.community.id,
-                        channel_id=channel.id,
-                        message_id=hold.message.id,
-                        for_account=hold.for_member.id,
-                        sender_account=hold.sender.id,
-                        relation=hold.relation.value,
-                        content=hold.content,
-                        reason=hold.reason,
-                        status="held",
-                        held_at=at,
-                        expires_at=expires_at,
-                    )
-                    .on_conflict_do_nothing(
-                        index_elements=["network", "message_id", "for_account", "relation"]
-                    )
-                )
-                added += rowcount(await session.execute(stmt))
-        return added
+        stmt = _hold_insert(self.dialect)
+        rows = [
+            {
+                "network": hold.message.channel.network,
+                "community_id": hold.message.channel.community.id,
+                "channel_id": hold.message.channel.id,
+                "message_id": hold.message.id,
+                "for_account": hold.for_member.id,
+                "sender_account": hold.sender.id,
+                "relation": hold.relation.value,
+                "content": hold.content,
+                "reason": hold.reason,
+                "status": "held",
+                "held_at": at,
+                "expires_at": expires_at,
+            }
+            for hold in holds
+        ]
+
+        def write(connection: Connection) -> int:
+            return sum(rowcount(connection.execute(stmt, row)) for row in rows)
+
+        return await self._write(write)
 
     async def list_held(
         self, member: MemberRef, *, status: str = "held", limit: int = 50, offset: int = 0

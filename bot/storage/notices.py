@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import cast
+from functools import cache
+from typing import Any, cast
 
 from sqlalchemy import select
 
@@ -11,11 +12,21 @@ from bot.model import CommunityRef, MemberRef
 from bot.storage import tables as t
 from bot.storage.aggregate import Aggregate, owner
 from bot.storage.changes import Noticed
-from bot.storage.database import Database
+from bot.storage.database import Database, insert_for
 
 SENDER_NOTICES = Aggregate(
     "sender notices", tables=(t.SenderNotice,), accounts=(owner(t.SenderNotice.account_id),)
 )
+
+
+@cache
+def _notice_upsert(dialect: str) -> Any:
+    """Built once: the sender's one row takes the latest time (a notice goes on the hot path)."""
+    stmt = insert_for(dialect, t.SenderNotice)
+    return stmt.on_conflict_do_update(
+        index_elements=["network", "community_id", "account_id"],
+        set_={"noticed_at": stmt.excluded.noticed_at},
+    )
 
 
 class SenderNotices(Database):
@@ -32,14 +43,14 @@ class SenderNotices(Database):
         return cast(datetime | None, value)
 
     async def set_notice(self, community: CommunityRef, member: MemberRef, at: datetime) -> None:
-        stmt = self._insert(t.SenderNotice).values(
-            network=member.network, community_id=community.id, account_id=member.id, noticed_at=at
-        )
-        stmt = stmt.on_conflict_do_update(
-            index_elements=["network", "community_id", "account_id"], set_={"noticed_at": at}
-        )
-        async with self._session() as session:
-            await session.execute(stmt)
+        stmt = _notice_upsert(self.dialect)
+        row = {
+            "network": member.network,
+            "community_id": community.id,
+            "account_id": member.id,
+            "noticed_at": at,
+        }
+        await self._write(lambda connection: connection.execute(stmt, row))
         await self._changed(Noticed(community, member, at))
 
 
