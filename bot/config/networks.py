@@ -19,6 +19,11 @@ class DiscordSettings(Section):
     guild_ready_timeout: Annotated[float, Field(gt=0, le=60)] = 2.0
     linked_roles: bool = False
     automod_mention_block: bool = True
+    # several processes on one database: the total number of shards, and the ones this process
+    # runs (each guild belongs to shard (guild_id >> 22) % shard_count); checked in
+    # bot/adapters/discord/checks.py so every problem is named with its fix
+    shard_count: int | None = None  # none: one connection for every guild
+    shard_ids: list[int] | None = None  # none: every shard of shard_count
     api_base: str | None = None  # only for tests against a loopback Discord API
     gateway_url: str | None = None  # only for tests against a loopback Discord gateway
 

@@ -29,7 +29,7 @@ from bot.adapters.base import AdapterError, AdapterState, Capabilities, EventSin
 from bot.adapters.discord.admin_notices import AdminNotices
 from bot.adapters.discord.answers import AnswerLocks
 from bot.adapters.discord.badge import BadgeRole
-from bot.adapters.discord.client import GatewayClient
+from bot.adapters.discord.client import GatewayClient, gateway_client
 from bot.adapters.discord.commands import SlashCommands
 from bot.adapters.discord.components import Components
 from bot.adapters.discord.directory import Directory
@@ -41,6 +41,7 @@ from bot.adapters.discord.handover import Handover
 from bot.adapters.discord.intake import GatewayIntake
 from bot.adapters.discord.outbox import Outbox
 from bot.adapters.discord.removals import Removals
+from bot.adapters.discord.shards import ShardPlan, ShardState
 from bot.adapters.discord.supervisor import ClientSupervisor, bot_token, point_at_api
 from bot.config import Config, DiscordSettings
 from bot.model import (
@@ -73,6 +74,7 @@ class DiscordAdapter:
         self.settings = settings
         self.capabilities = Capabilities(ephemeral_replies=True, command_prefix="/")
         self.metrics: dict[str, int] = defaultdict(int)  # http_401/403/429/5xx, restarts, ...
+        self.shards = ShardPlan.of(settings)  # None: one connection for every guild
         locks = AnswerLocks()
         self._clients: ClientSupervisor[GatewayClient] = ClientSupervisor(
             self._new_client, self.metrics
@@ -92,13 +94,17 @@ class DiscordAdapter:
         self._facts = CommunityFactsReader(self._clients, settings, self._badge, self._enforcement)
         self._commands = SlashCommands(self._clients, settings, self._handover, locks)
         self._components = Components(self._commands.run, self._commands.menus, self._handover)
+        own_state = state  # the catch-up marks: per shard set when processes share the database
+        if state is not None and self.shards is not None:
+            own_state = ShardState(state, self.shards)
         self._intake = GatewayIntake(
-            self._handover, self._clients, self._badge, self._outbox.places, state, self.metrics
+            self._handover, self._clients, self._badge, self._outbox.places, own_state, self.metrics
         )
 
     def _new_client(self) -> GatewayClient:
-        return GatewayClient(
+        return gateway_client(
             self._intake,
+            self.shards,
             fill_tree=self._commands.fill_tree,
             on_component=self._components.interaction,
             bad_events=self._bad_events,
@@ -122,6 +128,8 @@ class DiscordAdapter:
         self._handover.sink = sink
         point_at_api(self.settings)
         token = bot_token(self.settings)
+        if self.shards is not None:
+            log.info("running Discord shards %s", self.shards.label)
         await self._intake.catch_up.load()
         self._intake.catch_up.start()
         if not await self._clients.start(token, self._intake.ready_event, READY_TIMEOUT):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
+from bot.adapters.discord.shards import ShardPlan, shard_problems
 from bot.checks.common import Findings, resolved, these, token_problem, url_problems
 from bot.config import Config
 
@@ -50,6 +51,7 @@ def discord_checks(config: Config, environ: Mapping[str, str]) -> Findings:
                 f"{key}: points the bot at {url} instead of Discord; this is for tests only,"
                 " remove it to reach Discord"
             )
+    found.add(_shard_findings(config))
     places: dict[str, list[str | None]] = {"discord.command_guilds": [*settings.command_guilds]}
     for i, community in enumerate(config.communities):
         if community.network != "discord":
@@ -63,4 +65,19 @@ def discord_checks(config: Config, environ: Mapping[str, str]) -> Findings:
         bad = [v for v in values if v is not None and not _SNOWFLAKE.match(v)]
         if bad:
             found.problems.append(f"{key}: {these(bad)} not an id; {_ID_HELP}")
+    return found
+
+
+def _shard_findings(config: Config) -> Findings:
+    """Shard settings discord.py or Discord would refuse; a share of the shards on SQLite (whose
+    file one process owns) cannot be coherent with the processes running the rest."""
+    assert config.discord is not None
+    found = Findings(problems=shard_problems(config.discord))
+    plan = None if found.problems else ShardPlan.of(config.discord)
+    if plan is not None and len(plan.ids) < plan.count and config.database.url.startswith("sqlite"):
+        found.warnings.append(
+            f"discord.shard_ids: this process runs shards {plan.label}; the processes running"
+            " the others must share its database, and a SQLite file serves one process only:"
+            ' use PostgreSQL (database.url = "postgresql+asyncpg://...") in every process'
+        )
     return found

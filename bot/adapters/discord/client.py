@@ -4,6 +4,8 @@ No message cache (`max_messages=None`): a reply carries its target and a reactio
 author, and what Discord leaves out is looked up (`authors`). Every dispatch parser is guarded
 (`gateway_guard`), so an unreadable event costs that event, not the session; every response is
 counted (`failures.counting_trace`); nothing the bot sends pings anyone unless it says so.
+With `discord.shard_count` the same client runs the configured shards (`ShardedGatewayClient`,
+discord.py's AutoShardedClient): one connection per shard, one cache of their guilds.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from discord import app_commands
 from bot.adapters.discord.answers import NO_PINGS
 from bot.adapters.discord.failures import counting_trace
 from bot.adapters.discord.gateway_guard import BadEvents, guard_parsers
+from bot.adapters.discord.shards import ShardPlan
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +61,7 @@ class GatewayClient(discord.Client):
         bad_events: BadEvents,
         metrics: MutableMapping[str, int],
         guild_ready_timeout: float,
+        **sharding: Any,  # shard_count and shard_ids, for `ShardedGatewayClient`
     ) -> None:
         super().__init__(
             intents=verifybot_intents(),
@@ -65,6 +69,7 @@ class GatewayClient(discord.Client):
             max_messages=None,
             allowed_mentions=NO_PINGS,
             http_trace=counting_trace(metrics),
+            **sharding,
         )
         self.intake = intake
         self.metrics = metrics
@@ -101,3 +106,31 @@ class GatewayClient(discord.Client):
     async def on_error(self, event_method: str, /, *args: Any, **kwargs: Any) -> None:
         self.metrics["handler_errors"] += 1
         log.exception("discord event %s failed; carrying on", event_method)
+
+
+class ShardedGatewayClient(GatewayClient, discord.AutoShardedClient):
+    """The gateway client on a set of shards; Discord sends it only their guilds' events."""
+
+    def __init__(self, intake: GatewayHandlers, plan: ShardPlan, **options: Any) -> None:
+        super().__init__(intake, shard_count=plan.count, shard_ids=list(plan.ids), **options)
+        self.plan = plan
+        self._was_ready = False
+
+    async def on_ready(self) -> None:  # every shard's guilds are loaded
+        self._was_ready = True
+        await self.intake.ready(self)
+
+    async def on_shard_ready(self, shard_id: int) -> None:
+        """discord.py says `ready` once for all shards; one shard's later new session must still
+        read back what it missed (the intake's `ready` is safe to repeat)."""
+        if self._was_ready:
+            await self.intake.ready(self)
+
+
+def gateway_client(
+    intake: GatewayHandlers, plan: ShardPlan | None, **options: Any
+) -> GatewayClient:
+    """A plain client (every guild on one connection) or one on the planned shards."""
+    if plan is None:
+        return GatewayClient(intake, **options)
+    return ShardedGatewayClient(intake, plan, **options)

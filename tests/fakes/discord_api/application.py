@@ -18,6 +18,7 @@ class ApplicationRoutes(RestRoutes):
         return [
             *super().routes(),
             ("GET", "/users/@me", self._me),
+            ("GET", "/gateway/bot", self._gateway_bot),
             ("GET", "/oauth2/applications/@me", self._application),
             ("PUT", f"{apps}/commands", self._put_commands),
             ("GET", f"{apps}/commands", self._get_commands),
@@ -31,6 +32,15 @@ class ApplicationRoutes(RestRoutes):
 
     async def _me(self, request: web.Request) -> Json:
         return self._bot_user()
+
+    async def _gateway_bot(self, request: web.Request) -> Json:
+        """Where to connect and how many shards Discord recommends (`shard_count`)."""
+        limit = {"total": 1000, "remaining": 1000, "reset_after": 0, "max_concurrency": 1}
+        return {
+            "url": f"ws://127.0.0.1:{self.port}/gateway",
+            "shards": self.shard_count,
+            "session_start_limit": limit,
+        }
 
     async def _application(self, request: web.Request) -> Json:
         return {

@@ -1,7 +1,10 @@
 """The loopback Discord's gateway: one websocket per client, sequence numbers, RESUME, intents.
 
 Each IDENTIFY opens a session that keeps every frame it was sent (or would have been sent while
-the client was away), so a RESUME replays exactly what was missed. What members do reaches the
+the client was away), so a RESUME replays exactly what was missed. An IDENTIFY with
+`shard: [id, count]` opens a shard's session, as on Discord: its READY lists only the guilds
+with (guild_id >> 22) % count == id, each guild's events go only to the sessions of the shard
+that owns it, and direct messages only to shard 0. What members do reaches the
 gateway through `activity` (messages, reactions, joins) and `interactions` (slash commands).
 """
 
@@ -61,9 +64,17 @@ class GatewaySession:
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     resumes: int = 0
     loaded: bool = False  # READY and every GUILD_CREATE sent
+    shard: tuple[int, int] | None = None  # (id, count) from IDENTIFY; None: every guild
 
     def wants(self, bit: int) -> bool:
         return bool(self.intents & (1 << bit))
+
+    def receives(self, guild_id: int | None) -> bool:
+        """Whether Discord routes this guild's events (None: direct messages) to this session."""
+        if self.shard is None:
+            return True
+        shard_id, count = self.shard
+        return shard_id == (0 if guild_id is None else (guild_id >> 22) % count)
 
 
 class Gateway:
@@ -71,6 +82,7 @@ class Gateway:
 
     world: World
     port: int
+    shard_count: int
     heartbeat_interval_ms: int
     heartbeats: int
     identifies: int
@@ -126,14 +138,23 @@ class Gateway:
         if not self.world.privileged_intents and intents & PRIVILEGED_INTENTS:
             await ws.close(code=4014, message=b"Disallowed intent(s).")
             return None
+        shard = data.get("shard")
+        if shard is not None and not (
+            isinstance(shard, list) and len(shard) == 2 and 0 <= int(shard[0]) < int(shard[1])
+        ):
+            await ws.close(code=4010, message=b"Invalid shard.")
+            return None
         await self.identify_gate.wait()  # see `identify_held`
         self.identifies += 1
         session = GatewaySession(secrets.token_hex(16), intents, ws=ws)
+        if shard is not None:
+            session.shard = (int(shard[0]), int(shard[1]))
         self.sessions[session.id] = session
+        guilds = [g for g in self.world.guilds.values() if session.receives(g.id)]
         ready = {
             "v": 10,
             "user": self._bot_user(),
-            "guilds": [{"id": str(g), "unavailable": True} for g in self.world.guilds],
+            "guilds": [{"id": str(g.id), "unavailable": True} for g in guilds],
             "session_id": session.id,
             "session_type": "normal",
             "resume_gateway_url": f"ws://127.0.0.1:{self.port}/resume",
@@ -143,10 +164,11 @@ class Gateway:
             "presences": [],
             "guild_join_requests": [],
             "geo_ordered_rtc_regions": [],
+            **({} if session.shard is None else {"shard": list(session.shard)}),
         }
         async with session.lock:  # nothing else may slip in before the guilds are loaded
             await self._send_locked(session, "READY", ready)
-            for guild in self.world.guilds.values():
+            for guild in guilds:
                 payload = guild.payload(with_members=session.wants(INTENT_BITS["members"]))
                 await self._send_locked(session, "GUILD_CREATE", payload)
             session.loaded = True
@@ -215,11 +237,14 @@ class Gateway:
         return None
 
     async def dispatch(self, event: str, data: Json, guild: Guild | None = None) -> list[Frame]:
-        """Send an event to every identified session whose intents ask for it."""
+        """Send an event to every identified session whose intents ask for it and whose shard
+        owns the guild (direct messages: shard 0)."""
         frames = []
         bit = self._intent_for(event, guild)
         for session in list(self.sessions.values()):
             if bit is not None and not session.wants(bit):
+                continue
+            if not session.receives(None if guild is None else guild.id):
                 continue
             out = data
             if (

@@ -9,7 +9,10 @@ What it fakes, well enough for the real discord.py 2.7 client:
 - Gateway: HELLO, IDENTIFY -> READY (with a loopback ``resume_gateway_url``) and one GUILD_CREATE
   per guild (roles, channels, threads, members, member_count), heartbeats and ACKs, sequence
   numbers, RESUME replaying every event missed while disconnected, REQUEST_GUILD_MEMBERS, intents
-  (events the client did not ask for are not sent; without MESSAGE_CONTENT, content is blanked).
+  (events the client did not ask for are not sent; without MESSAGE_CONTENT, content is blanked),
+  shards (IDENTIFY with ``shard``: READY and GUILD_CREATE for that shard's guilds only, each
+  guild's events to its shard's sessions, direct messages to shard 0; ``GET /gateway/bot``
+  advertises `shard_count`).
   Closes with resumable codes (4000) keep the session; others (4007, 4009, ...) end it, so a
   RESUME gets INVALID_SESSION and what happened meanwhile is never delivered. IDENTIFY can be
   held back (`identify_held`) to open such a gap on purpose.
@@ -30,7 +33,7 @@ What it fakes, well enough for the real discord.py 2.7 client:
 - Every response is ``Content-Type: application/json`` exactly; with a charset discord.py reads
   the body as text. Every request is recorded (method, path, arrival time, body, status).
 
-What it does not fake: compression (text frames only), sharding, voice, presences, audit logs,
+What it does not fake: compression (text frames only), voice, presences, audit logs,
 message edits by users, guild/channel creation over REST, a file's URL
 (uploads are kept in `world.uploads`, not served).
 """
@@ -88,8 +91,15 @@ class FakeDiscord(
 ):
     """The loopback Discord server. Build `world`, `await start()`, point discord.py at it."""
 
-    def __init__(self, world: World | None = None, *, heartbeat_interval_ms: int = 41_250) -> None:
+    def __init__(
+        self,
+        world: World | None = None,
+        *,
+        heartbeat_interval_ms: int = 41_250,
+        shard_count: int = 1,
+    ) -> None:
         self.world = world or World()
+        self.shard_count = shard_count  # what GET /gateway/bot recommends
         self.heartbeat_interval_ms = heartbeat_interval_ms
         self.requests: list[RecordedRequest] = []
         self.sessions: dict[str, GatewaySession] = {}

@@ -40,9 +40,12 @@ class World(MessageLog):
         self.role_connection_metadata: list[Json] = []
         self.privileged_intents = True  # False: as if not enabled in the Developer Portal
 
-    def snowflake(self) -> int:
-        """A real-looking snowflake, so discord.py's created_at and ordering make sense."""
+    def snowflake(self, shard: tuple[int, int] | None = None) -> int:
+        """A real-looking snowflake, so discord.py's created_at and ordering make sense; with
+        `shard` (id, count), one Discord routes to that shard ((id >> 22) % count)."""
         ms = int(time.time() * 1000) - DISCORD_EPOCH_MS
+        if shard is not None:
+            ms -= (ms - shard[0]) % shard[1]
         return (ms << 22) | (next(self._ids) & 0x3FFFFF)
 
     # --- building the world (tests) ---------------------------------------------------------
@@ -52,8 +55,16 @@ class World(MessageLog):
         self.users[user.id] = user
         return user
 
-    def add_guild(self, name: str, owner: User, *, verification_level: int = 1) -> Guild:
-        guild = Guild(self.snowflake(), name, owner.id, verification_level=verification_level)
+    def add_guild(
+        self,
+        name: str,
+        owner: User,
+        *,
+        verification_level: int = 1,
+        shard: tuple[int, int] | None = None,  # (id, count): a guild on that shard
+    ) -> Guild:
+        guild_id = self.snowflake(shard)
+        guild = Guild(guild_id, name, owner.id, verification_level=verification_level)
         guild.roles[guild.id] = Role(guild.id, "@everyone", int(EVERYONE_DEFAULT), position=0)
         guild.members[owner.id] = Member(owner)
         self.guilds[guild.id] = guild
