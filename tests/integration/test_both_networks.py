@@ -54,7 +54,12 @@ class DiscordDriver:
 
     async def command(self, who: Any, name: str, expect: str, **options: str) -> str:
         record = await self.bot.run(who, name, **options)
-        answer = record.replies[0]
+        # on a slow machine the bot says "thinking…" first (a deferral, no words): wait for words
+        await self.bot.w.fake.wait_until(
+            lambda: [r for r in record.replies if r.get("content") is not None],
+            what=f"the words of the answer to /{name}",
+        )
+        answer = next(r for r in record.replies if r.get("content") is not None)
         assert answer["ephemeral"], "answers on Discord are ephemeral"
         text = str(answer["content"])
         assert expect in text, text
