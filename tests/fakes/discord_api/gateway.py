@@ -262,13 +262,16 @@ class Gateway:
 
     # --- disconnects ---------------------------------------------------------------------------
 
-    async def drop_gateway(self, code: int = 4000) -> None:
-        """Close every live gateway connection, as a network blip or a Discord restart would.
+    async def drop_gateway(self, code: int = 4000, *, shard: int | None = None) -> None:
+        """Close every live gateway connection (or only `shard`'s), as a network blip or a
+        Discord restart would.
 
         With a resumable code (4000) each session stays: a RESUME replays what was missed. With
         any other (4007, 4009, ...) the sessions end: events from now on reach only sessions
         identified later, and a RESUME is answered with INVALID_SESSION."""
         for session in list(self.sessions.values()):
+            if shard is not None and (session.shard or (0, 1))[0] != shard:
+                continue
             ws, session.ws = session.ws, None
             if code not in RESUMABLE_CLOSE_CODES:
                 del self.sessions[session.id]

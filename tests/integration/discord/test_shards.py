@@ -9,6 +9,7 @@ import aiohttp
 import discord
 import pytest
 
+from bot.adapters.discord.client import ShardedGatewayClient
 from bot.adapters.discord.shards import shard_of
 from bot.model import MemberJoined, MessagePosted
 from tests.fakes.discord_api import Guild
@@ -114,3 +115,27 @@ async def test_direct_messages_go_to_shard_zero_and_gateway_bot_advertises_shard
     assert [f.session_id for f in frames] == [
         s.id for s in w.fake.sessions.values() if s.shard == (0, 2)
     ]
+
+
+async def test_one_shards_new_session_reads_back_what_it_missed(
+    discord_world: DiscordWorld, discord_adapter: AdapterFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """discord.py says `ready` once for all shards; a single shard's new session (after a close
+    Discord does not resume) must still read back the messages sent while it was away."""
+    monkeypatch.setattr(
+        ShardedGatewayClient, "before_identify_hook", QuickShards.before_identify_hook
+    )
+    w = discord_world
+    other = second_guild(w)
+    channel = next(iter(other.channels.values()))
+    sink = RecordingSink()
+    await discord_adapter(sink, shard_count=2)
+    await w.fake.push_message(channel, w.alice, "before")
+    assert (await sink.next(MessagePosted)).text == "before"
+    identified = w.fake.identifies
+    async with w.fake.identify_held():
+        await w.fake.drop_gateway(4009, shard=shard_of(other.id, 2))
+        await w.fake.push_message(channel, w.alice, "while away")
+    await w.fake.wait_until(lambda: w.fake.identifies > identified, what="a new IDENTIFY")
+    assert (await sink.next(MessagePosted, within=10)).text == "while away"
+    assert w.fake.identifies == identified + 1  # only the dropped shard started anew
