@@ -88,7 +88,7 @@ async def test_a_policy_an_admin_set_during_an_outage_is_explained_to_the_admins
 
     record = await discord_bot.run(w.admin, "policy", channel=w.general, level="read_only")
 
-    assert len(record.replies) == 1 and "could not apply" in record.replies[0]["content"]
+    assert len(record.replies) == 1 and "could not apply" in record.given[0]["content"]
     notes = [m["content"] for m in w.fake.bot_messages(w.log_channel.id)]
     (outage,) = [n for n in notes if "server problem" in n]
     assert "apply the read_only policy" in outage and "Run /policy again" in outage

@@ -118,7 +118,7 @@ async def test_after_a_non_resumable_close_the_gap_is_read_back_and_judged(
     (read,) = w.fake.find_requests("GET", rf"/channels/{w.general.id}/messages")
     assert read.query["limit"] == "100" and int(read.query["after"]) >= post.id
     held = await discord_bot.run(w.alice, "held")
-    assert "Held for you (3)" in held.replies[0]["content"]
+    assert "Held for you (3)" in held.given[0]["content"]
 
 
 async def test_a_restarted_client_reads_back_its_gap(

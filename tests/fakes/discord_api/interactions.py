@@ -22,6 +22,7 @@ EPHEMERAL = 1 << 6
 APPLICATION_COMMAND, COMPONENT, MODAL_SUBMIT = 2, 3, 5  # interaction types
 CHAT_INPUT, MESSAGE_COMMAND = 1, 3  # application command types
 UPDATE_MESSAGE, MODAL = 7, 9  # callbacks that change the component's message, open a form
+DEFERRED = 5  # "thinking…": the answer follows (a slow bot sends it first)
 
 
 @dataclass
@@ -52,6 +53,11 @@ class InteractionRecord:
         """Replies that are messages to the person (not a form the bot opened, nor a change
         to the message a component was on)."""
         return [r for r in self.replies if r.get("type") not in (MODAL, UPDATE_MESSAGE)]
+
+    @property
+    def given(self) -> list[Json]:
+        """Replies that give something (words, a form, an update): not a bare "thinking…"."""
+        return [r for r in self.replies if r.get("type") != DEFERRED]
 
     @property
     def modal(self) -> Json | None:

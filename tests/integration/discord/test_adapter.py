@@ -217,14 +217,14 @@ async def test_slash_command_reaches_the_core_and_is_answered_ephemerally(
 
     record = await w.fake.push_command(w.guild, w.general, w.admin, "filter", level="replies")
     invocation = await sink.next(CommandInvocation)
-    await w.fake.wait_until(lambda: record.replies, what="the answer")
+    await w.fake.wait_until(lambda: record.given, what="the answer")
 
     assert invocation.name == "filter" and invocation.args == (("level", "replies"),)
     assert invocation.invoker.role is Role.ADMIN and invocation.community == community(w)
     assert invocation.channel == channel(w, w.general.id) and invocation.event_id == str(record.id)
     assert (
-        record.replies[0]["ephemeral"]
-        and record.replies[0]["content"] == f"level replies for <@{w.admin.id}>"
+        record.given[0]["ephemeral"]
+        and record.given[0]["content"] == f"level replies for <@{w.admin.id}>"
     )
 
 

@@ -164,7 +164,7 @@ async def test_a_non_pinging_reply_without_its_target_is_held(discord_bot: Disco
     await discord_bot.deleted(unwanted)
 
     held = await discord_bot.run(w.alice, "held")
-    assert "quiet reply" in held.replies[0]["content"]
+    assert "quiet reply" in held.given[0]["content"]
 
 
 async def test_a_reaction_without_its_author_on_a_filtered_members_post_is_removed(

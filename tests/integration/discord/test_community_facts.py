@@ -212,7 +212,7 @@ async def test_the_dashboard_shows_the_adapters_warning(
     browser = aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
     try:
         record = await bot.run(w.admin, "dashboard")
-        found = re.search(r"(http://\S+/dashboard/signin/\S+)", record.replies[0]["content"])
+        found = re.search(r"(http://\S+/dashboard/signin/\S+)", record.given[0]["content"])
         assert found, record.replies
         site = Site(bot.core, bot.adapter, base_url, StoppedClock(bot.clock()), browser)
         page = await site.sign_in(found.group(1))

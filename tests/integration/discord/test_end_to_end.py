@@ -23,7 +23,7 @@ async def test_slash_command_answers_ephemerally(discord_bot: DiscordBot) -> Non
     (answer,) = record.replies
     assert answer["ephemeral"] and answer["content"].startswith("Your filter is now replies")
     denied = await discord_bot.run(w.alice, "policy", level="read_only")
-    assert denied.replies[0]["ephemeral"] and "Only an admin" in denied.replies[0]["content"]
+    assert denied.given[0]["ephemeral"] and "Only an admin" in denied.given[0]["content"]
     assert w.guild.id not in w.general.overwrites
 
 
@@ -63,7 +63,7 @@ async def test_read_only_policy_becomes_a_channel_overwrite(discord_bot: Discord
     w = discord_bot.w
     record = await discord_bot.run(w.admin, "policy", channel=w.general, level="read_only")
 
-    assert "is now read only" in record.replies[0]["content"]
+    assert "is now read only" in record.given[0]["content"]
     badge = w.role_named("Verified")
     assert badge is not None
     assert w.general.overwrites[w.guild.id].deny & Perm.SEND_MESSAGES
@@ -88,10 +88,8 @@ async def test_unverified_reply_to_a_filtered_member_is_deleted_and_held(
     assert unwanted.id not in w.world.messages and kept.id in w.world.messages
     assert not w.fake.find_requests("DELETE", rf"/channels/\d+/messages/{kept.id}")
     held = await discord_bot.run(w.alice, "held")
-    listing = held.replies[0]["content"]
-    assert (
-        held.replies[0]["ephemeral"] and "Held for you (1)" in listing and "click here" in listing
-    )
+    listing = held.given[0]["content"]
+    assert held.given[0]["ephemeral"] and "Held for you (1)" in listing and "click here" in listing
     notice = await w.fake.wait_until(lambda: w.fake.dm_messages(w.mallory), what="a DM to mallory")
     told = notice[0]["content"]
     assert f"Your reply in <#{w.general.id}> (“click here”) was removed for everyone" in told

@@ -173,7 +173,7 @@ async def test_slash_command_gets_an_ephemeral_answer(
     await tree.sync(guild=guild_object)
 
     record = await w.fake.push_command(w.guild, w.general, w.alice, "filter", level="all")
-    await w.fake.wait_until(lambda: record.replies, what="the interaction reply")
+    await w.fake.wait_until(lambda: record.given, what="the interaction reply")
 
     callback = w.fake.find_requests("POST", rf"/interactions/{record.id}/.+/callback")[0]
     assert not callback.authorized and callback.query == {"with_response": "1"}
@@ -183,7 +183,7 @@ async def test_slash_command_gets_an_ephemeral_answer(
             "type": 4,
             "content": "filter is all",
             "ephemeral": True,
-            "message_id": record.replies[0]["message_id"],
+            "message_id": record.given[0]["message_id"],
         }
     ]
 

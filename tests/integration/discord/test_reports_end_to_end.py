@@ -219,7 +219,7 @@ async def test_mydata_hands_the_member_exactly_their_data_privately(moderated: M
     await m.bot.run(w.alice, "filter", level="replies")
     await m.bot.verify(w.alice)
 
-    answer = (await m.bot.run(w.alice, "mydata")).replies[0]
+    answer = (await m.bot.run(w.alice, "mydata")).given[0]
 
     assert answer["ephemeral"] and "in a file only you receive" in answer["content"]
     (file,) = answer["files"]
@@ -241,12 +241,12 @@ async def test_forget_asks_then_erases_and_takes_the_badge_down(moderated: Moder
     badge = w.role_named("Verified")
     assert badge is not None and badge.id in w.member_role_ids(w.alice)
 
-    asked = (await m.bot.run(w.alice, "forget")).replies[0]
+    asked = (await m.bot.run(w.alice, "forget")).given[0]
     assert asked["ephemeral"] and asked["content"].startswith("This erases everything")
     assert "send /forget confirm within 10 minutes" in asked["content"]
     assert any((await m.bot.core.export_member(ref(w.alice))).values())  # nothing erased yet
 
-    done = (await m.bot.run(w.alice, "forget", confirm="confirm")).replies[0]
+    done = (await m.bot.run(w.alice, "forget", confirm="confirm")).given[0]
     assert done["ephemeral"] and done["content"].startswith("Done: I erased everything")
     assert "took down your Verified badge in Loopback Guild" in done["content"]
     assert badge.id not in w.member_role_ids(w.alice)
@@ -282,7 +282,7 @@ async def test_a_slash_report_names_the_account_and_one_naming_nothing_says_how(
 ) -> None:
     m, w = moderated, moderated.w
 
-    vague = (await m.bot.run(w.alice, "report", category="spam")).replies[0]
+    vague = (await m.bot.run(w.alice, "report", category="spam")).given[0]
     assert vague["ephemeral"] and vague["content"] == (
         'Say what you are reporting: use "Report message" in the message\'s menu (Apps), or'
         " name the account: /report <category> @someone."
@@ -290,6 +290,6 @@ async def test_a_slash_report_names_the_account_and_one_naming_nothing_says_how(
     assert w.fake.bot_messages(m.mods.id) == []
 
     named = await m.bot.run(w.alice, "report", category="impersonation", member=w.mallory)
-    assert "Your report #" in named.replies[0]["content"]
+    assert "Your report #" in named.given[0]["content"]
     notice = (await m.in_mods("impersonation"))["content"]
     assert f"About: <@{w.mallory.id}> (not verified)" in notice and "Message:" not in notice

@@ -95,7 +95,7 @@ async def command(
     """A slash command in the guild's #general (by the moderator unless `by`), answered."""
     user = s.moderator if by is None else by
     record = await s.fake.push_command(place.guild, place.general, user, name, **options)
-    await s.fake.wait_until(lambda: record.replies, within=DEADLINE, what=f"an answer to /{name}")
+    await s.fake.wait_until(lambda: record.given, within=DEADLINE, what=f"an answer to /{name}")
     return record
 
 
