@@ -32,13 +32,16 @@ from bot.model import (
 from bot.params import params_of
 from bot.policy import PolicySettings, PolicySources
 from bot.storage import Aggregate
-from bot.storage.cache import ReadCache
+from bot.storage.cache import ReadCache, Unknown
 from bot.storage.repo import Store
 
 F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
+L = TypeVar("L", bound=Callable[..., Awaitable[Any] | None])
 
 CommandHandler = Callable[..., Awaitable[None]]
-Listener = Callable[[Any], Awaitable[None]]
+# An async method, or a plain one that returns the work still to await, or None when it is done
+# (the hot path's listeners: a warm message is decided without a coroutine of its own).
+Listener = Callable[[Any], Awaitable[None] | None]
 
 
 def command(
@@ -68,10 +71,10 @@ def command(
     return mark
 
 
-def listener(*event_types: type[Event]) -> Callable[[F], F]:
-    """Mark a cog method to receive events of the given neutral types."""
+def listener(*event_types: type[Event]) -> Callable[[L], L]:
+    """Mark a cog method to receive events of the given neutral types (see `Listener`)."""
 
-    def mark(func: F) -> F:
+    def mark(func: L) -> L:
         func.__verifybot_listens__ = event_types  # type: ignore[attr-defined]
         return func
 
@@ -79,7 +82,8 @@ def listener(*event_types: type[Event]) -> Callable[[F], F]:
 
 
 class CoreView(Protocol):
-    """What a feature may use of the core."""
+    """What a feature may use of the core. The `known_*` reads answer from cached facts
+    without suspending (UNKNOWN on a miss, then await the plain one): the hot path's way."""
 
     config: Config
     store: Store
@@ -104,7 +108,13 @@ class CoreView(Protocol):
 
     async def verified_in(self, member: MemberRef, community: CommunityRef) -> bool: ...
 
+    def known_verified_in(
+        self, member: MemberRef, community: CommunityRef, now: datetime | None = None
+    ) -> bool | Unknown: ...
+
     async def policy_sources(self, community: CommunityRef) -> PolicySources: ...
+
+    def known_policy_sources(self, community: CommunityRef) -> PolicySources | Unknown: ...
 
     def policy_settings(self, community: CommunityRef) -> PolicySettings: ...
 

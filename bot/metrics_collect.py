@@ -9,16 +9,29 @@ of a network is shown, zero until it happens, so `rate()` works from the first s
 Label values come from the tables below, never from the figures' data: no account, room or
 message id can reach a label. A figure nobody mapped yet still shows, under
 `verifybot_adapter_figure{network, figure}`, if its name is a plain word (not an id).
+
+The core's per-message figures (events by kind, decision and handler times) are kept the same
+way, in `LocalHistogram`s and a dict of counts, and shown by `HotCollector`: prometheus_client
+takes a lock per `inc` and three per `observe` (~1 µs a message in all); adding to plain ints on
+the event loop's thread costs a tenth of that and loses nothing, so a scrape shows every message.
 """
 
 from __future__ import annotations
 
+import math
 import re
+from bisect import bisect_left
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Final, Literal
 
-from prometheus_client.metrics_core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.metrics_core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    Metric,
+)
+from prometheus_client.utils import floatToGoString
 
 from bot.adapters.base import StatsSource
 
@@ -251,3 +264,76 @@ class StatsCollector:
                     unmapped.add_metric([network, key], float(stats[key]))
         if unmapped.samples:
             yield unmapped
+
+
+class LocalHistogram:
+    """A histogram kept in plain numbers, for the hot path: one `observe` is a bisect and two
+    additions, no lock. Only the event loop's thread observes (the core's handlers run there);
+    `HotCollector` shows it exactly as prometheus_client's `Histogram` would (same `le`
+    labels, cumulative buckets, `_count`, `_sum`)."""
+
+    __slots__ = ("bounds", "counts", "sum")
+
+    def __init__(self, buckets: Iterable[float]) -> None:
+        self.bounds = tuple(sorted(b for b in map(float, buckets) if b != math.inf))
+        self.counts = [0] * (len(self.bounds) + 1)  # the last is +Inf's own
+        self.sum = 0.0
+
+    def observe(self, amount: float) -> None:
+        # the first bound not below `amount`: Prometheus' buckets count `value <= le`
+        self.counts[bisect_left(self.bounds, amount)] += 1
+        self.sum += amount
+
+    @property
+    def count(self) -> int:
+        return sum(self.counts)
+
+    def buckets(self) -> list[tuple[str, float]]:
+        """(le, cumulative count) from the smallest bound to +Inf."""
+        found, total = [], 0
+        for bound, counted in zip((*self.bounds, math.inf), self.counts, strict=True):
+            total += counted
+            found.append((floatToGoString(bound), float(total)))  # type: ignore[no-untyped-call]
+        return found
+
+
+@dataclass(frozen=True, slots=True)
+class HotHistogram:
+    """A histogram family whose children are `LocalHistogram`s, by the value of one label (or
+    one child under "" when it has none)."""
+
+    name: str
+    help: str
+    children: Mapping[str, LocalHistogram]
+    label: str | None = None
+
+    def build(self) -> Metric:
+        names = [self.label] if self.label else []
+        family = HistogramMetricFamily(self.name, self.help, labels=names)
+        for value, histogram in self.children.items():
+            family.add_metric([value] if self.label else [], histogram.buckets(), histogram.sum)
+        return family
+
+
+@dataclass(eq=False)  # a registry keeps its collectors in a dict
+class HotCollector:
+    """Shows the core's per-message figures at scrape time: counts kept in a dict by a key the
+    hot path already has (an event's type), named by `name_of`, and `HotHistogram`s."""
+
+    counter: str
+    counter_help: str
+    label: str
+    counts: Mapping[type, int]
+    name_of: Callable[[type], str]
+    histograms: tuple[HotHistogram, ...] = ()
+
+    def collect(self) -> Iterator[Metric]:
+        counted = CounterMetricFamily(self.counter, self.counter_help, labels=[self.label])
+        totals: dict[str, int] = {}
+        for key, value in list(self.counts.items()):
+            name = self.name_of(key)
+            totals[name] = totals.get(name, 0) + value
+        for name, value in totals.items():
+            counted.add_metric([name], float(value))
+        yield counted
+        yield from (histogram.build() for histogram in self.histograms)

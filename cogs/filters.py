@@ -2,15 +2,19 @@
 
 Every message and reaction passes through `guard_message`/`guard_reaction`: facts come from the
 read cache (no database query once warm), the pure policy engine decides, the core executes.
+Once warm, a message with nothing to do is decided without a coroutine or an await: the guards
+are plain methods that hand the core work to await only on a cache miss or for actions.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable
 from datetime import datetime
 from typing import Annotated, Literal
 
 from bot import policy
+from bot.actions import Action
 from bot.adapters.base import PreSendProtection
 from bot.cog import Cog, command, listener
 from bot.messages import ago_words, excerpt_of
@@ -25,7 +29,7 @@ from bot.model import (
     Relation,
 )
 from bot.params import Param
-from bot.policy import Target
+from bot.policy import Interaction, PolicySettings, PolicySources, Target
 from bot.storage import HELD_ITEMS, MEMBER_PREFERENCES, SENDER_NOTICES
 from bot.storage.cache import UNKNOWN
 from bot.storage.records import AuditDraft, HeldRecord
@@ -178,64 +182,86 @@ class Filters(Cog):
     # --- the hot path -------------------------------------------------------------------------
 
     @listener(MessagePosted)
-    async def guard_message(self, event: MessagePosted) -> None:
+    def guard_message(self, event: MessagePosted) -> Awaitable[None] | None:
+        """Decided here and now when every fact is cached: None when nothing is to be done
+        (most messages), else the work still to await (`Listener`)."""
         if event.sender.is_self:
-            return
-        community = event.community
-        # a decision tells apart counts up to one past the allowance: keep no more times than that
-        keep = self.core.policy_settings(community).limited_messages_per_minute + 1
-        recent = self.core.cache.rates.hit(
-            community, event.sender.member, self.core.monotonic(), keep
-        )
-        await self._guard(event, recent=recent)
+            return None
+        return self._judge(event, self.core.monotonic(), True)
 
     @listener(ReactionAdded)
-    async def guard_reaction(self, event: ReactionAdded) -> None:
-        await self._guard(event, recent=0)
-
-    async def _guard(self, event: MessagePosted | ReactionAdded, *, recent: int) -> None:
-        """Warm facts are read without suspending; only a miss awaits storage."""
+    def guard_reaction(self, event: ReactionAdded) -> Awaitable[None] | None:
         if event.sender.is_self:
-            return
+            return None
+        return self._judge(event, self.core.monotonic(), False)
+
+    def _judge(self, event: Interaction, started: float, counted: bool) -> Awaitable[None] | None:
+        """Warm facts are read without suspending; the first one missing hands the whole
+        decision to `_judge_cold`, which loads what is missing. `counted`: the message counts
+        in the sender's rate window, which holds what unverified senders send (the only ones
+        the `limited` allowance applies to), so an exempt sender's message is not kept there."""
         core = self.core
-        started = core.monotonic()
         community = event.community
-        cache = core.cache
         settings = core.policy_settings(community)
+        now = core.clock()
+        verified = core.known_verified_in(event.sender.member, community, now)
+        if verified is UNKNOWN:
+            return self._judge_cold(event, started, counted)
+        if policy.is_exempt(event.sender, verified, settings):  # no further fact matters
+            return self._act(_decide(event, verified, settings, now), started)
+        cache = core.cache
+        targets = []
+        default = core.config.defaults.default_filter
+        for member, relation in policy.touched_members(event):
+            level = cache.known_filter(community, member)
+            if level is UNKNOWN:
+                return self._judge_cold(event, started, counted)
+            targets.append(Target(member, relation, default if level is None else level))
+        last_notice = cache.known_notice(community, event.sender.member)
+        sources = core.known_policy_sources(community)
+        if last_notice is UNKNOWN or sources is UNKNOWN:
+            return self._judge_cold(event, started, counted)
+        recent = self._recent(event, settings, started) if counted else 0
+        actions = _decide(event, False, settings, now, targets, sources, recent, last_notice)
+        return self._act(actions, started)
+
+    async def _judge_cold(self, event: Interaction, started: float, counted: bool) -> None:
+        """The same decision when a fact is not cached: each is loaded (and cached) first."""
+        core = self.core
+        community = event.community
+        settings = core.policy_settings(community)
+        cache = core.cache
         sender = event.sender.member
         verified = await core.verified_in(sender, community)
-        targets = []
-        last_notice: datetime | None = None  # read only for a sender who is not exempt
-        if not policy.is_exempt(event.sender, verified, settings):
+        if policy.is_exempt(event.sender, verified, settings):
+            actions = _decide(event, verified, settings, core.clock())
+        else:
+            targets = []
+            default = core.config.defaults.default_filter
             for member, relation in policy.touched_members(event):
-                level = cache.known_filter(community, member)
-                if level is UNKNOWN:
-                    level = await cache.filter_level(community, member)
-                if level is None:
-                    level = core.config.defaults.default_filter
-                targets.append(Target(member, relation, level))
-            noticed = cache.known_notice(community, sender)
-            last_notice = (
-                await cache.last_notice(community, sender) if noticed is UNKNOWN else noticed
+                level = await cache.filter_level(community, member)
+                targets.append(Target(member, relation, default if level is None else level))
+            last_notice = await cache.last_notice(community, sender)
+            sources = await core.policy_sources(community)
+            recent = self._recent(event, settings, started) if counted else 0
+            actions = _decide(
+                event, False, settings, core.clock(), targets, sources, recent, last_notice
             )
-        sources = await core.policy_sources(community)
-        channel_id = event.message.channel.id
-        parent = event.parent_channel_id if isinstance(event, MessagePosted) else None
-        # a thread follows its parent
-        channel_ids = (channel_id,) if parent is None else (channel_id, parent)
-        actions = policy.decide(
-            event,
-            sender_verified=verified,
-            targets=targets,
-            community_policy=sources.community_policy(),
-            channel_policy=sources.own_channel_policy(channel_ids),
-            settings=settings,
-            recent_messages=recent,
-            last_notice=last_notice,
-            now=core.clock(),
-        )
+        pending = self._act(actions, started)
+        if pending is not None:
+            await pending
+
+    def _recent(self, event: Interaction, settings: PolicySettings, started: float) -> int:
+        """Count the message in the sender's window, at the time it arrived; how many it holds.
+        A decision tells apart counts up to one past the allowance: no more times are kept."""
+        keep = settings.limited_messages_per_minute + 1
+        return self.core.cache.rates.hit(event.community, event.sender.member, started, keep)
+
+    def _act(self, actions: list[Action], started: float) -> Awaitable[None] | None:
+        """Times the decision; the actions' work to await, or None when there is nothing."""
+        core = self.core
         core.metrics.time_decision(core.monotonic() - started)
-        await core.execute_all(actions)
+        return None if policy.nothing_to_do(actions) else core.execute_all(actions)
 
     async def _level(self, community: CommunityRef, member: MemberRef) -> FilterLevel:
         chosen = await self.core.cache.filter_level(community, member)
@@ -259,6 +285,39 @@ class Filters(Cog):
             await adapter.protect_members(community, filtered)
         except Exception:
             log.exception("could not update pre-send protection in %s", community.id)
+
+
+def _decide(
+    event: Interaction,
+    verified: bool,
+    settings: PolicySettings,
+    now: datetime,
+    targets: list[Target] | None = None,
+    sources: PolicySources | None = None,
+    recent: int = 0,
+    last_notice: datetime | None = None,
+) -> list[Action]:
+    """`policy.decide` on the facts gathered (for an exempt sender, none beyond who it is); a
+    thread follows its parent's policy."""
+    community_policy = channel_policy = None
+    if sources is not None:
+        community_policy = sources.community_policy()
+        channel_id = event.message.channel.id
+        parent = event.parent_channel_id if isinstance(event, MessagePosted) else None
+        channel_policy = sources.own_channel_policy(
+            (channel_id,) if parent is None else (channel_id, parent)
+        )
+    return policy.decide(
+        event,
+        sender_verified=verified,
+        targets=targets or (),
+        community_policy=community_policy,
+        channel_policy=channel_policy,
+        settings=settings,
+        recent_messages=recent,
+        last_notice=last_notice,
+        now=now,
+    )
 
 
 def _items(count: int) -> str:

@@ -42,6 +42,7 @@ from bot.policy.decide import (
     Target,
     decide,
     excerpt,
+    nothing_to_do,
     touched_members,
 )
 from bot.policy.places import (
@@ -93,6 +94,7 @@ __all__ = [
     "keeps_newcomers_silent",
     "may_notify",
     "native_plan",
+    "nothing_to_do",
     "report_refusal",
     "should_raise_again",
     "should_welcome",
