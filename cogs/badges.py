@@ -81,6 +81,13 @@ class Badges(Cog):
         """Check every badge now and then regularly, in the background: readiness (commands,
         the filters) never waits for a large community's check."""
         self.core.spawn(self._check_forever(), "badge check")
+        self.core.cache.changed_elsewhere.append(self._changed_elsewhere)
+
+    def _changed_elsewhere(self, member: MemberRef) -> None:
+        """Another process verified, revoked or erased this member: the badge in the
+        communities this process serves follows at once, not at the next check."""
+        if member.network in self.core.adapters:
+            self.core.spawn(self.refresh(member), "badge refresh")
 
     async def _check_forever(self) -> None:
         minutes = self.core.config.defaults.badge_check_minutes

@@ -72,6 +72,8 @@ class ReadCache:
         self._notices: LRU[tuple[str, str, str], datetime | None] = LRU(size)
         self.rates = RateCounts()
         self.publish: Invalidate | None = None  # set when cross-process invalidation runs
+        # told of each member whose standing another process changed (a badge to refresh)
+        self.changed_elsewhere: list[Callable[[MemberRef], None]] = []
         self.hits = self.misses = 0
         store.watch(self._apply)
 
@@ -280,10 +282,12 @@ class ReadCache:
 
     def apply_invalidation(self, kind: str, key: tuple[str, ...]) -> None:
         """Forget a fact another process changed; the next read reloads it."""
+        standing: MemberRef | None = None  # whose badge may have to change here
         if kind == "verification" and len(key) == 2:
             member = MemberRef(key[0], key[1])  # type: ignore[arg-type]
             self._records.overtake((key[0], key[1]))
             self._members.forget_verification(member)
+            standing = member
         elif kind in ("filter", "binding") and len(key) == 3:
             community = CommunityRef(key[0], key[1])  # type: ignore[arg-type]
             member = MemberRef(key[0], key[2])  # type: ignore[arg-type]
@@ -293,12 +297,17 @@ class ReadCache:
             else:
                 self._refusal_loads.overtake((key[0], key[1], key[2]))
                 self._members.set_refused(community, member, None)
+                standing = member
         elif kind == "policy" and len(key) == 2:
             self._policies.drop((key[0], key[1]))
         elif kind == "member" and len(key) == 2:
-            self.forget_member(MemberRef(key[0], key[1]))  # type: ignore[arg-type]
+            standing = MemberRef(key[0], key[1])  # type: ignore[arg-type]
+            self.forget_member(standing)
         elif kind == "all":
             self.clear()
+        if standing is not None:
+            for listener in list(self.changed_elsewhere):
+                listener(standing)
 
     def clear(self) -> None:
         self._members.clear()
