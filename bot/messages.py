@@ -7,9 +7,11 @@ what was done ("checked by a moderator"), never by the name a config file gives 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from bot.config import Config
+from bot.storage.records import AuditRecord
 
 
 def in_words(when: datetime, now: datetime) -> str:
@@ -213,3 +215,15 @@ AUDIT_ACTIONS = {
 def audit_action_words(action: str) -> str:
     """An audit entry's action as a moderator reads it."""
     return AUDIT_ACTIONS.get(action, action.replace("_", " "))
+
+
+def audit_entry_words(entry: AuditRecord, now: datetime, who: Callable[[str | None], str]) -> str:
+    """One audit entry in a line: when, what, about whom, by whom, the detail. `who` names an
+    account as the reader's medium can (a mention in chat, the id on a page)."""
+    parts = [ago_words(entry.at, now), audit_action_words(entry.action)]
+    if entry.target is not None:
+        parts.append(who(entry.target))
+    parts.append(f"by {who(entry.actor)}")
+    if entry.detail:
+        parts.append(entry.detail)
+    return ("(dry run) " if entry.dry_run else "") + " · ".join(parts)

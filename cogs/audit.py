@@ -12,7 +12,7 @@ from typing import Annotated
 
 from bot.adapters.base import ChatAdapter
 from bot.cog import Cog, command
-from bot.messages import ago_words, audit_action_words
+from bot.messages import audit_entry_words
 from bot.model import Access, CommandContext, CommandError, MemberRef
 from bot.params import Param
 from bot.storage.aggregate import ERASED
@@ -85,10 +85,4 @@ def _line(entry: AuditRecord, adapter: ChatAdapter, now: datetime) -> str:
             return account
         return adapter.display(MemberRef(adapter.network, account))
 
-    parts = [ago_words(entry.at, now), audit_action_words(entry.action)]
-    if entry.target is not None:
-        parts.append(who(entry.target))
-    parts.append(f"by {who(entry.actor)}")
-    if entry.detail:
-        parts.append(entry.detail)
-    return ("(dry run) " if entry.dry_run else "") + " · ".join(parts)
+    return audit_entry_words(entry, now, who)

@@ -31,8 +31,8 @@ from bot.storage.changes import (
     Verified,
 )
 from bot.storage.identities import Stored
-from bot.storage.memory import LRU, MISSING, LoadAbandoned
-from bot.storage.packed import UNKNOWN, Live, MemberFacts, RateCounts, SharedLoads, Unknown
+from bot.storage.memory import LRU, MISSING, LoadAbandoned, SharedLoads
+from bot.storage.packed import UNKNOWN, Live, MemberFacts, RateCounts, Unknown
 from bot.storage.records import CommunityPolicies, VerificationRecord
 from bot.storage.repo import Store
 

@@ -1,13 +1,11 @@
-"""Bounded in-memory maps for the read cache, and the per-minute message counts of `limited`."""
+"""Bounded in-memory maps for the read cache, and loads shared by callers missing one key."""
 
 from __future__ import annotations
 
 import asyncio
-from collections import OrderedDict, deque
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from typing import Generic, TypeVar
-
-from bot.model import CommunityRef, MemberRef
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -16,6 +14,47 @@ MISSING = object()
 
 class LoadAbandoned(Exception):
     """The load another caller was waiting for did not finish (it was cancelled)."""
+
+
+class SharedLoads(Generic[K, V]):
+    """One load per key at a time: callers missing the same key wait for it (a burst from one
+    sender costs one query). `overtake` marks a key written meanwhile, so the load's answer is
+    returned but not kept."""
+
+    def __init__(self) -> None:
+        self._loading: dict[K, asyncio.Future[V]] = {}
+
+    async def load(self, key: K, fetch: Callable[[], Awaitable[V]], keep: Callable[[V], None]) -> V:
+        pending = self._loading.get(key)
+        if pending is not None:
+            try:
+                return await asyncio.shield(pending)
+            except LoadAbandoned:
+                return await self.load(key, fetch, keep)
+        future: asyncio.Future[V] = asyncio.get_running_loop().create_future()
+        self._loading[key] = future
+        try:
+            value = await fetch()
+        except BaseException as exc:
+            error = LoadAbandoned() if isinstance(exc, asyncio.CancelledError) else exc
+            future.set_exception(error)
+            future.exception()  # waiters, if any, get it; nobody has to
+            raise
+        finally:
+            fresh = self._loading.get(key) is future
+            if fresh:
+                del self._loading[key]
+        if fresh:
+            keep(value)
+        future.set_result(value)
+        return value
+
+    def overtake(self, key: K) -> None:
+        self._loading.pop(key, None)
+
+    def overtake_all(self, matches: Callable[[K], bool] | None = None) -> None:
+        for key in [k for k in self._loading if matches is None or matches(k)]:
+            del self._loading[key]
 
 
 class LRU(Generic[K, V]):
@@ -27,7 +66,7 @@ class LRU(Generic[K, V]):
     def __init__(self, size: int) -> None:
         self.size = size
         self._data: OrderedDict[K, V] = OrderedDict()
-        self._loading: dict[K, asyncio.Future[V]] = {}
+        self._loads: SharedLoads[K, V] = SharedLoads()
         self.hits = 0
         self.misses = 0
 
@@ -46,42 +85,17 @@ class LRU(Generic[K, V]):
         found = self.get(key)
         if found is not MISSING:
             return found  # type: ignore[return-value]
-        pending = self._loading.get(key)
-        if pending is not None:
-            try:
-                return await asyncio.shield(pending)
-            except LoadAbandoned:
-                return await self.get_or_load(key, load)
-        return await self._load(key, load)
-
-    async def _load(self, key: K, load: Callable[[], Awaitable[V]]) -> V:
-        future: asyncio.Future[V] = asyncio.get_running_loop().create_future()
-        self._loading[key] = future
-        try:
-            value = await load()
-        except BaseException as exc:
-            error = LoadAbandoned() if isinstance(exc, asyncio.CancelledError) else exc
-            future.set_exception(error)
-            future.exception()  # waiters, if any, get it; nobody has to
-            raise
-        finally:
-            fresh = self._loading.get(key) is future  # not overtaken by a write meanwhile
-            if fresh:
-                del self._loading[key]
-        if fresh:
-            self.put(key, value)
-        future.set_result(value)
-        return value
+        return await self._loads.load(key, load, lambda value: self.put(key, value))
 
     def put(self, key: K, value: V) -> None:
-        self._loading.pop(key, None)  # a load under way may read what this replaces
+        self._loads.overtake(key)  # a load under way may read what this replaces
         self._data[key] = value
         self._data.move_to_end(key)
         while len(self._data) > self.size:
             self._data.popitem(last=False)
 
     def drop(self, key: K) -> None:
-        self._loading.pop(key, None)
+        self._loads.overtake(key)
         self._data.pop(key, None)
 
     def clear(self) -> None:
@@ -95,30 +109,4 @@ class LRU(Generic[K, V]):
         return len(self._data)
 
 
-class RateWindow:
-    """Messages per member in the last minute, for the `limited` policy. In memory on purpose:
-    a restart forgetting a minute of counts is harmless, and a write per message is not."""
-
-    def __init__(self, window_seconds: float = 60.0, max_tracked: int = 100_000) -> None:
-        self.window = window_seconds
-        self._seen: OrderedDict[tuple[str, str, str], deque[float]] = OrderedDict()
-        self._max = max_tracked
-
-    def hit(self, community: CommunityRef, member: MemberRef, now: float) -> int:
-        """Count one message and return how many the member sent within the window."""
-        key = (community.network, community.id, member.id)
-        times = self._seen.get(key)
-        if times is None:
-            times = deque()
-            self._seen[key] = times
-            if len(self._seen) > self._max:
-                self._seen.popitem(last=False)
-        else:
-            self._seen.move_to_end(key)
-        while times and now - times[0] >= self.window:
-            times.popleft()
-        times.append(now)
-        return len(times)
-
-
-__all__ = ["LRU", "MISSING", "LoadAbandoned", "RateWindow"]
+__all__ = ["LRU", "MISSING", "LoadAbandoned", "SharedLoads"]

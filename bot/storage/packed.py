@@ -10,15 +10,13 @@ write that lands while a load is under way wins (the load's answer is not kept).
 
 from __future__ import annotations
 
-import asyncio
 import enum
-from collections.abc import Awaitable, Callable, Hashable
+from collections.abc import Hashable
 from datetime import UTC, datetime, timedelta
 from itertools import islice
-from typing import Generic, TypeVar
+from typing import TypeVar
 
 from bot.model import CommunityRef, FilterLevel, MemberRef
-from bot.storage.memory import LoadAbandoned
 from bot.storage.records import VerificationRecord
 
 
@@ -224,47 +222,6 @@ class MemberFacts:
                     self._count -= 1
 
 
-class SharedLoads(Generic[K, V]):
-    """One load per key at a time: callers missing the same key wait for it (a burst from one
-    sender costs one query). `overtake` marks a key written meanwhile, so the load's answer is
-    returned but not kept."""
-
-    def __init__(self) -> None:
-        self._loading: dict[K, asyncio.Future[V]] = {}
-
-    async def load(self, key: K, fetch: Callable[[], Awaitable[V]], keep: Callable[[V], None]) -> V:
-        pending = self._loading.get(key)
-        if pending is not None:
-            try:
-                return await asyncio.shield(pending)
-            except LoadAbandoned:
-                return await self.load(key, fetch, keep)
-        future: asyncio.Future[V] = asyncio.get_running_loop().create_future()
-        self._loading[key] = future
-        try:
-            value = await fetch()
-        except BaseException as exc:
-            error = LoadAbandoned() if isinstance(exc, asyncio.CancelledError) else exc
-            future.set_exception(error)
-            future.exception()  # waiters, if any, get it; nobody has to
-            raise
-        finally:
-            fresh = self._loading.get(key) is future
-            if fresh:
-                del self._loading[key]
-        if fresh:
-            keep(value)
-        future.set_result(value)
-        return value
-
-    def overtake(self, key: K) -> None:
-        self._loading.pop(key, None)
-
-    def overtake_all(self, matches: Callable[[K], bool] | None = None) -> None:
-        for key in [k for k in self._loading if matches is None or matches(k)]:
-            del self._loading[key]
-
-
 class RateCounts:
     """Messages per sender within the last minute, for the `limited` policy: the times of the
     last few (as many as a decision can tell apart, `keep`) in one int per sender, instead of a
@@ -339,7 +296,6 @@ __all__ = [
     "Live",
     "MemberFacts",
     "RateCounts",
-    "SharedLoads",
     "Unknown",
     "pack_verification",
 ]

@@ -10,7 +10,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.model import CommunityRef, FilterLevel, MemberRef
-from bot.storage.packed import UNKNOWN, MemberFacts, RateCounts, SharedLoads
+from bot.storage.memory import SharedLoads
+from bot.storage.packed import UNKNOWN, MemberFacts, RateCounts
 from bot.storage.records import VerificationRecord
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)

@@ -16,7 +16,7 @@ from typing import Final
 
 from bot.adapters.base import ChatAdapter, CommunityFacts
 from bot.core import BotCore
-from bot.messages import ago_words, audit_action_words, date_words
+from bot.messages import audit_entry_words, date_words
 from bot.model import ChannelRef, CommunityRef, FilterLevel, UnverifiedPolicy
 from bot.storage.records import AuditRecord
 from bot.storage.stats import ReportCounts
@@ -189,10 +189,4 @@ def audit_line(entry: AuditRecord, now: datetime) -> str:
     def who(account: str | None) -> str:
         return "the bot" if account is None else account  # a pseudonym reads as itself
 
-    parts = [ago_words(entry.at, now), audit_action_words(entry.action)]
-    if entry.target is not None:
-        parts.append(who(entry.target))
-    parts.append(f"by {who(entry.actor)}")
-    if entry.detail:
-        parts.append(entry.detail)
-    return ("(dry run) " if entry.dry_run else "") + " · ".join(parts)
+    return audit_entry_words(entry, now, who)
