@@ -2,7 +2,7 @@
 
 Run by hand from the project root:
     PYTHONPATH=. .venv/bin/python benchmarks/decisions.py [messages] [rounds]
-Each round times the same messages through `BotCore.handle_event` (listener → `Filters._guard`
+Each round times the same messages through `BotCore.handle_event` (listener → `Filters._judge`
 → cache → `policy.decide` → `ActionRunner`, a recording adapter) and, in the same process, the
 pure `policy.decide` alone on the facts gathered beforehand. Prints the best of the rounds and
 `ratio: X.XX` (core decisions per second / the 200k target). Every message is allowed, so no
