@@ -170,6 +170,22 @@ class Database:
         async with self._connections, self.engine.begin() as connection:
             return await connection.run_sync(work)
 
+    async def _insert_rows(
+        self, stmt: Any, keys: Sequence[str], rows: Sequence[dict[str, Any]]
+    ) -> int:
+        """`rows` (each with every one of `keys`) through the INSERT `stmt`, built once by the
+        caller, in one transaction committed when this returns; how many rows were new. On a
+        SQLite file: the writer's compiled statement on its DBAPI cursor, one hand-off."""
+        if not rows:
+            return 0
+        if self._writer is not None:
+            return await self._writer.insert(stmt, keys, rows)
+
+        def write(connection: Connection) -> int:
+            return sum(rowcount(connection.execute(stmt, row)) for row in rows)
+
+        return await self._write(write)
+
     def _insert(self, table: type[t.Base]) -> Any:
         """An INSERT that supports ON CONFLICT on both SQLite and PostgreSQL."""
         dialect_insert = postgresql.insert if self.dialect == "postgresql" else sqlite.insert

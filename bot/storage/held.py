@@ -13,7 +13,7 @@ from bot.actions import HoldForMember
 from bot.model import MemberRef, Network, Relation
 from bot.storage import tables as t
 from bot.storage.aggregate import Aggregate, owner
-from bot.storage.database import Connection, Database, insert_for, rowcount
+from bot.storage.database import Database, insert_for, rowcount
 from bot.storage.records import HeldRecord
 
 # a held item is the recipient's to review and the sender's words: erasing either deletes it
@@ -25,6 +25,22 @@ HELD_ITEMS = Aggregate(
     accounts=(owner(t.HeldItem.for_account), owner(t.HeldItem.sender_account, export=False)),
     texts=(t.HeldItem.reason,),
     quoted=(t.HeldItem.content,),
+)
+
+
+HOLD_COLUMNS = (
+    "network",
+    "community_id",
+    "channel_id",
+    "message_id",
+    "for_account",
+    "sender_account",
+    "relation",
+    "content",
+    "reason",
+    "status",
+    "held_at",
+    "expires_at",
 )
 
 
@@ -46,27 +62,29 @@ class HeldItems(Database):
         new (a redelivered event finds them held already)."""
         stmt = _hold_insert(self.dialect)
         rows = [
-            {
-                "network": hold.message.channel.network,
-                "community_id": hold.message.channel.community.id,
-                "channel_id": hold.message.channel.id,
-                "message_id": hold.message.id,
-                "for_account": hold.for_member.id,
-                "sender_account": hold.sender.id,
-                "relation": hold.relation.value,
-                "content": hold.content,
-                "reason": hold.reason,
-                "status": "held",
-                "held_at": at,
-                "expires_at": expires_at,
-            }
+            dict(
+                zip(
+                    HOLD_COLUMNS,
+                    (
+                        hold.message.channel.network,
+                        hold.message.channel.community.id,
+                        hold.message.channel.id,
+                        hold.message.id,
+                        hold.for_member.id,
+                        hold.sender.id,
+                        hold.relation.value,
+                        hold.content,
+                        hold.reason,
+                        "held",
+                        at,
+                        expires_at,
+                    ),
+                    strict=True,
+                )
+            )
             for hold in holds
         ]
-
-        def write(connection: Connection) -> int:
-            return sum(rowcount(connection.execute(stmt, row)) for row in rows)
-
-        return await self._write(write)
+        return await self._insert_rows(stmt, HOLD_COLUMNS, rows)
 
     async def list_held(
         self, member: MemberRef, *, status: str = "held", limit: int = 50, offset: int = 0
