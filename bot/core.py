@@ -52,8 +52,8 @@ Clock = Callable[[], datetime]
 CORE_STORES: tuple[Aggregate, ...] = (AUDIT, BUDGETS, ADAPTER_STATE)
 
 
-def utcnow() -> datetime:
-    return datetime.now(UTC)
+# the wall clock: `datetime.now(UTC)` without a Python frame of its own (read per message)
+utcnow: Clock = functools.partial(datetime.now, UTC)
 
 
 class StoredAdapterState:
@@ -85,6 +85,7 @@ class BotCore:
         self.cache = ReadCache(store, config.database.cache_size)
         self.dry_run = dry_run
         self.clock = clock
+        self.monotonic: Callable[[], float] = time.monotonic  # for durations, read per message
         self.metrics = Metrics(cache=self.cache.stats, adapters=lambda: self.adapters.values())
         self.audit = AuditTrail(store, mirror=AuditMirror(config, lambda: self.adapters))
         self.adapters: dict[Network, ChatAdapter] = {}
@@ -351,9 +352,6 @@ class BotCore:
             return False  # no need to look up the identity limit
         refused = cache.known_refused(community, member)
         return refused if refused is UNKNOWN else not refused
-
-    def monotonic(self) -> float:
-        return time.monotonic()
 
     # --- actions ------------------------------------------------------------------------------
 

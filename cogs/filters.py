@@ -199,31 +199,46 @@ class Filters(Cog):
         """Warm facts are read without suspending; the first one missing hands the whole
         decision to `_judge_cold`, which loads what is missing. `counted`: the message counts
         in the sender's rate window, which holds what unverified senders send (the only ones
-        the `limited` allowance applies to), so an exempt sender's message is not kept there."""
+        the `limited` allowance applies to), so an exempt sender's message is not kept there.
+        An exempt sender (`policy.is_exempt`: `decide` answers a plain Allow) costs no more
+        reads than it takes to know it."""
         core = self.core
-        community = event.community
+        community = event.message.channel.community
         settings = core.policy_settings(community)
+        sender = event.sender
+        if policy.is_exempt(sender, False, settings):  # by role, whatever its verification
+            self._done(started)
+            return None
+        member = sender.member
         now = core.clock()
-        verified = core.known_verified_in(event.sender.member, community, now)
-        if verified is UNKNOWN:
-            return self._judge_cold(event, started, counted)
-        if policy.is_exempt(event.sender, verified, settings):  # no further fact matters
-            return self._act(_decide(event, verified, settings, now), started)
+        verified = core.known_verified_in(member, community, now)
+        if verified is not False:  # True, or UNKNOWN (load it)
+            if verified is UNKNOWN:
+                return self._judge_cold(event, started, counted)
+            self._done(started)
+            return None
         cache = core.cache
         targets = []
-        default = core.config.defaults.default_filter
-        for member, relation in policy.touched_members(event):
-            level = cache.known_filter(community, member)
-            if level is UNKNOWN:
-                return self._judge_cold(event, started, counted)
-            targets.append(Target(member, relation, default if level is None else level))
-        last_notice = cache.known_notice(community, event.sender.member)
+        touched = policy.touched_members(event)
+        if touched:
+            default = core.config.defaults.default_filter
+            for target, relation in touched:
+                level = cache.known_filter(community, target)
+                if level is UNKNOWN:
+                    return self._judge_cold(event, started, counted)
+                targets.append(Target(target, relation, default if level is None else level))
+        last_notice = cache.known_notice(community, member)
         sources = core.known_policy_sources(community)
         if last_notice is UNKNOWN or sources is UNKNOWN:
             return self._judge_cold(event, started, counted)
         recent = self._recent(event, settings, started) if counted else 0
         actions = _decide(event, False, settings, now, targets, sources, recent, last_notice)
         return self._act(actions, started)
+
+    def _done(self, started: float) -> None:
+        """Timed as any decision; nothing to do (what `_act` does for a plain Allow)."""
+        core = self.core
+        core.metrics.time_decision(core.monotonic() - started)
 
     async def _judge_cold(self, event: Interaction, started: float, counted: bool) -> None:
         """The same decision when a fact is not cached: each is loaded (and cached) first."""

@@ -24,7 +24,7 @@ from bot.model import (
     Relation,
     UnverifiedPolicy,
 )
-from bot.policy.places import effective_policy, may_notify
+from bot.policy.places import may_notify
 from bot.policy.verified import PolicySettings, is_exempt
 
 Interaction = MessagePosted | ReactionAdded
@@ -173,15 +173,15 @@ def decide(
         return []
     if is_exempt(sender, sender_verified, settings):
         return [_ALLOW]
-    notify = may_notify(last_notice, now, settings.notice_cooldown)
-
-    policy = effective_policy(community_policy, channel_policy)
-    violation = _policy_violation(event, policy, recent_messages, settings)
-    if violation is not None:
-        actions: list[Action] = [_remove(event, violation)]
-        if notify:
-            actions.append(_notice(event, violation))
-        return actions
+    # `effective_policy`, without a call: a channel's own beats the community's, else open
+    policy = channel_policy if channel_policy is not None else community_policy
+    if policy is not None and policy is not UnverifiedPolicy.OPEN:
+        violation = _policy_violation(event, policy, recent_messages, settings)
+        if violation is not None:
+            actions: list[Action] = [_remove(event, violation)]
+            if may_notify(last_notice, now, settings.notice_cooldown):
+                actions.append(_notice(event, violation))
+            return actions
 
     holds: list[HoldForMember] = []
     for target in targets:
@@ -205,7 +205,7 @@ def decide(
     reason = f"{_WHOM[relation]} limits replies, mentions and reactions from unverified accounts"
     removal = _remove(event, "held by a member's filter for unverified accounts")
     actions = [Withhold(tuple(holds), removal)]
-    if notify:
+    if may_notify(last_notice, now, settings.notice_cooldown):
         actions.append(_notice(event, reason, relation=relation, held=True))
     return actions
 

@@ -81,12 +81,22 @@ class ReadCache:
 
     def known_verification(self, member: MemberRef) -> Live | Unknown | None:
         """The level and expiry of the member's verification in force, None, or UNKNOWN."""
-        return self._counted(self._members.verification(member))
+        found = self._members.verification(member)
+        if found is UNKNOWN:
+            self.misses += 1
+        else:
+            self.hits += 1
+        return found
 
     def known_filter(
         self, community: CommunityRef, member: MemberRef
     ) -> FilterLevel | Unknown | None:
-        return self._counted(self._members.filter(community, member))
+        found = self._members.filter(community, member)
+        if found is UNKNOWN:
+            self.misses += 1
+        else:
+            self.hits += 1
+        return found
 
     def known_refused(self, community: CommunityRef, member: MemberRef) -> bool | Unknown:
         return self._counted(self._members.refused(community, member))

@@ -46,6 +46,13 @@ _VERIFICATION_MASK = (1 << (_EXPIRY + _EXPIRY_BITS)) - 1 - _REF
 _SLOTS, _SLOT_BITS = _EXPIRY + _EXPIRY_BITS, 5
 _FILTER_MASK, _REFUSED, _REFUSED_MASK = 7, 3, 3 << 3
 _MAX_EXPIRY = (1 << _EXPIRY_BITS) - 1
+# what each filter code reads as, indexed by the code (so a read builds nothing)
+_FILTER_CODES: tuple[FilterLevel | Unknown | None, ...] = (
+    UNKNOWN,
+    None,
+    *FILTERS,
+    *(UNKNOWN,) * (8 - 2 - len(FILTERS)),
+)
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
@@ -94,23 +101,34 @@ class MemberFacts:
     def verification(self, member: MemberRef) -> Live | Unknown | None:
         """The live record's level and expiry, None when none is in force, or UNKNOWN."""
         network = self._networks.get(member.network)
-        packed = network.members.get(member.id, 0) if network is not None else 0
+        if network is None:
+            return UNKNOWN
+        members = network.members
+        packed = members.get(member.id, 0)
         state = packed & _STATE_MASK
         if state == 0:
             return UNKNOWN
-        if not packed & _REF:
-            network.members[member.id] = packed | _REF  # type: ignore[union-attr]
+        if not packed & 1:  # _REF: read since the last sweep
+            members[member.id] = packed | 1
         if state == _NONE:
             return None
+        expiry = (packed >> _EXPIRY) & _MAX_EXPIRY
         level = self._levels[(packed >> _LEVEL) & 0xFF]
-        return level, unpack_expiry(packed)
+        return level, None if expiry == 0 else BASE + MICROSECOND * (expiry - 1)
 
     def filter(self, community: CommunityRef, member: MemberRef) -> FilterLevel | Unknown | None:
         """The member's chosen filter in the community (None: never chosen), or UNKNOWN."""
-        code = self._slot_bits(community, member) & _FILTER_MASK
-        if code == 0:
+        network = self._networks.get(member.network)
+        if network is None:
             return UNKNOWN
-        return None if code == 1 else FILTERS[code - 2]
+        slot = network.slots.get(community.id)
+        members = network.members
+        packed = members.get(member.id, 0)
+        if slot is None or not packed:
+            return UNKNOWN
+        if not packed & 1:  # _REF
+            members[member.id] = packed | 1
+        return _FILTER_CODES[(packed >> (_SLOTS + slot * _SLOT_BITS)) & _FILTER_MASK]
 
     def refused(self, community: CommunityRef, member: MemberRef) -> bool | Unknown:
         code = (self._slot_bits(community, member) >> _REFUSED) & 3
@@ -222,15 +240,19 @@ class MemberFacts:
                     self._count -= 1
 
 
+_TIME_BITS = 52  # a rate window's times: microseconds since it began (142 years)
+_TIME_MASK = (1 << _TIME_BITS) - 1
+
+
 class RateCounts:
     """Messages per sender within the last minute, for the `limited` policy: the times of the
     last few (as many as a decision can tell apart, `keep`) in one int per sender, instead of a
     deque of every time (~760 bytes). In memory on purpose: a restart forgetting a minute of
     counts is harmless, and a write per message is not."""
 
-    _TIME_BITS = 52  # microseconds since the window began: 142 years
+    _TIME_BITS = _TIME_BITS
     _MAX_KEEP = 15  # the count lives in the low four bits
-    _MASK = (1 << _TIME_BITS) - 1
+    _MASK = _TIME_MASK
 
     def __init__(self, window_seconds: float = 60.0, max_tracked: int = 100_000) -> None:
         self.window = window_seconds
@@ -247,25 +269,34 @@ class RateCounts:
         if origin is None:
             origin = self._origin = now
         tick = round((now - origin) * 1e6) + 1
-        keep = 1 if keep < 1 else self._MAX_KEEP if keep > self._MAX_KEEP else keep
         key = (community.network, community.id)
         place = self._places.get(key)
         if place is None:
             place = self._places[key] = {}
         packed = place.get(member.id, 0)
-        bits, mask, window = self._TIME_BITS, self._MASK, self._window_us
-        most = min(packed & 15, keep - 1)
-        if most == 0 or tick - ((packed >> 4) & mask) >= window:
-            kept = 0  # the newest earlier message is out of the window: so are all
-        elif tick - ((packed >> (4 + (most - 1) * bits)) & mask) < window:
-            kept = most  # the oldest one kept is in the window: so are all
-        else:
-            kept = self._within(packed, tick, most)
+        window = self._window_us
         if not packed:
             self._count += 1
-        place[member.id] = (
-            ((packed >> 4) & ((1 << kept * bits) - 1)) << (bits + 4) | tick << 4 | (kept + 1)
-        )
+            kept = 0
+        elif tick - ((packed >> 4) & _TIME_MASK) >= window:
+            kept = 0  # the newest earlier message is out of the window: so are all
+        else:
+            most = packed & 15
+            if keep > 15:  # _MAX_KEEP
+                keep = 15
+            if keep <= most:
+                most = keep - 1 if keep > 1 else 0
+            if most == 0:
+                kept = 0
+            elif tick - ((packed >> (4 + (most - 1) * _TIME_BITS)) & _TIME_MASK) < window:
+                kept = most  # the oldest one kept is in the window: so are all
+            else:
+                kept = self._within(packed, tick, most)
+        if kept:
+            times = (packed >> 4) & ((1 << kept * _TIME_BITS) - 1)
+            place[member.id] = times << (_TIME_BITS + 4) | tick << 4 | (kept + 1)
+        else:
+            place[member.id] = tick << 4 | 1
         if self._count > self._max:
             self._sweep(place, tick)
         return kept + 1
