@@ -6,8 +6,12 @@ A moderator's or admin's decision (revoke, approve, resolve a report, a policy) 
 done. What the bot does by itself, many times a second in a raid (hold, remove, notify, badge
 changes), goes through `record`: queued and written in batches by one background writer, so the
 removal of an unwanted message waits for the held item (which the member is owed), not for its
-audit row. The queue is bounded, so a slow database slows producers instead of growing memory; a
-crash can lose the rows of the last moments' routine actions, never a decision or what it did.
+audit row. The writer lingers a moment (`LINGER`) after the first entry of a batch before
+writing it, so in a busy room it writes one batch now and then instead of one row right after
+each removal, when the next message's frame is arriving (its write on the shared writer thread
+would hold up that message's hold and removal). The queue is bounded, so a slow database slows
+producers instead of growing memory; a full batch or a `flush` cuts the linger short. A crash can
+lose the rows of the last moments' routine actions, never a decision or what it did.
 After either, `mirror` (when set) may copy the rows to a community's audit channel.
 """
 
@@ -23,6 +27,7 @@ from bot.storage.repo import Store
 
 log = logging.getLogger(__name__)
 BATCH = 500
+LINGER = 0.25  # seconds a batch gathers before it is written
 Mirror = Callable[[Sequence[AuditDraft]], Awaitable[None]]
 
 
@@ -32,6 +37,8 @@ class AuditTrail:
         self.mirror = mirror
         self._queue: asyncio.Queue[AuditDraft] = asyncio.Queue(capacity)
         self._writer: asyncio.Task[None] | None = None
+        self._hurry = asyncio.Event()  # write what is queued now: a full batch, or a flush
+        self._flushing = 0  # flushes waiting: no linger until they are done
         self.high_water = 0
         self.written = 0
 
@@ -51,12 +58,20 @@ class AuditTrail:
             await self._write([draft])
             return
         await self._queue.put(draft)
-        self.high_water = max(self.high_water, self._queue.qsize())
+        queued = self._queue.qsize()
+        self.high_water = max(self.high_water, queued)
+        if queued >= BATCH:
+            self._hurry.set()
 
     async def flush(self) -> None:
         """Return once everything recorded so far is in the database."""
         if self._writer is not None:
-            await self._queue.join()
+            self._flushing += 1
+            self._hurry.set()
+            try:
+                await self._queue.join()
+            finally:
+                self._flushing -= 1
 
     async def stop(self) -> None:
         await self.flush()
@@ -69,6 +84,12 @@ class AuditTrail:
     async def _write_forever(self) -> None:
         while True:
             batch = [await self._queue.get()]
+            if not self._hurry.is_set():
+                with suppress(TimeoutError):
+                    async with asyncio.timeout(LINGER):
+                        await self._hurry.wait()
+            if not self._flushing and self._queue.qsize() < BATCH:
+                self._hurry.clear()
             while len(batch) < BATCH and not self._queue.empty():
                 batch.append(self._queue.get_nowait())
             try:

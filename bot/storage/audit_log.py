@@ -25,6 +25,18 @@ AUDIT = Aggregate(
 )
 
 
+AUDIT_COLUMNS = (
+    "network",
+    "community_id",
+    "actor",
+    "action",
+    "target",
+    "detail",
+    "at",
+    "dry_run",
+)
+
+
 class AuditLog(Database):
     """The part of `Store` that writes and reads the audit trail."""
 
@@ -60,8 +72,7 @@ class AuditLog(Database):
             }
             for d in drafts
         ]
-        if rows:
-            await self._write(lambda connection: connection.execute(stmt, rows))
+        await self._insert_rows(stmt, AUDIT_COLUMNS, rows, count_new=False)
 
     async def list_audit(
         self,

@@ -171,10 +171,16 @@ class Database:
             return await connection.run_sync(work)
 
     async def _insert_rows(
-        self, stmt: Any, keys: Sequence[str], rows: Sequence[dict[str, Any]]
+        self,
+        stmt: Any,
+        keys: Sequence[str],
+        rows: Sequence[dict[str, Any]],
+        *,
+        count_new: bool = True,
     ) -> int:
         """`rows` (each with every one of `keys`) through the INSERT `stmt`, built once by the
-        caller, in one transaction committed when this returns; how many rows were new. On a
+        caller, in one transaction committed when this returns; how many rows were new (with
+        `count_new` off, elsewhere than on SQLite, one batch whose count is not asked for). On a
         SQLite file: the writer's compiled statement on its DBAPI cursor, one hand-off."""
         if not rows:
             return 0
@@ -182,6 +188,9 @@ class Database:
             return await self._writer.insert(stmt, keys, rows)
 
         def write(connection: Connection) -> int:
+            if not count_new:
+                connection.execute(stmt, list(rows))
+                return len(rows)
             return sum(rowcount(connection.execute(stmt, row)) for row in rows)
 
         return await self._write(write)

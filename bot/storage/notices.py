@@ -19,6 +19,9 @@ SENDER_NOTICES = Aggregate(
 )
 
 
+NOTICE_COLUMNS = ("network", "community_id", "account_id", "noticed_at")
+
+
 @cache
 def _notice_upsert(dialect: str) -> Any:
     """Built once: the sender's one row takes the latest time (a notice goes on the hot path)."""
@@ -50,7 +53,7 @@ class SenderNotices(Database):
             "account_id": member.id,
             "noticed_at": at,
         }
-        await self._write(lambda connection: connection.execute(stmt, row))
+        await self._insert_rows(stmt, NOTICE_COLUMNS, [row], count_new=False)
         await self._changed(Noticed(community, member, at))
 
 

@@ -15,6 +15,7 @@ from bot.model import ChannelRef, CommunityRef, MemberRef, MessageRef, Relation
 from bot.storage import tables as t
 from bot.storage.database import insert_for
 from bot.storage.held import HOLD_COLUMNS
+from bot.storage.records import AuditDraft
 from bot.storage.repo import Store
 
 ROOM = ChannelRef(CommunityRef("discord", "111"), "222")
@@ -131,3 +132,24 @@ async def test_several_holds_in_one_transaction_count_only_the_new(store: Store)
     assert await store.add_held([hold("a"), hold("b")], at=AT, expires_at=EXPIRES) == 2
     assert await store.add_held([hold("a"), hold("c")], at=AT, expires_at=EXPIRES) == 1
     assert await store.count_held(ALICE) == 3
+
+
+async def test_notice_times_and_audit_batches_read_back_equal(store: Store) -> None:
+    """The sender's notice time and an audit batch take the same compiled path."""
+    community, sender = CommunityRef("discord", "111"), MALLORY
+    await store.set_notice(community, sender, AT)
+    await store.set_notice(community, sender, EXPIRES)  # the one row takes the latest
+    assert await store.get_notice(community, sender) == EXPIRES
+    drafts = [
+        AuditDraft("discord", "111", None, "Withhold", "444", "held a reply", AT, False),
+        AuditDraft("discord", None, "333", "SetBadge", None, "badge", EXPIRES, True),
+    ]
+    await store.audit_many(drafts)
+    read = sorted(await store.list_audit(network="discord"), key=lambda r: r.id)
+    assert [
+        (r.at, r.network, r.community_id, r.actor, r.action, r.target, r.detail, r.dry_run)
+        for r in read
+    ] == [
+        (d.at, d.network, d.community_id, d.actor, d.action, d.target, d.detail, d.dry_run)
+        for d in drafts
+    ]
