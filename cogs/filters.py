@@ -231,7 +231,9 @@ class Filters(Cog):
         sources = core.known_policy_sources(community)
         if last_notice is UNKNOWN or sources is UNKNOWN:
             return self._judge_cold(event, started, counted)
-        recent = self._recent(event, settings, started) if counted else 0
+        recent = 0
+        if counted and sources.limited_anywhere:  # the only place a count is read
+            recent = self._recent(event, settings, started)
         actions = _decide(event, False, settings, now, targets, sources, recent, last_notice)
         return self._act(actions, started)
 
@@ -258,7 +260,9 @@ class Filters(Cog):
                 targets.append(Target(member, relation, default if level is None else level))
             last_notice = await cache.last_notice(community, sender)
             sources = await core.policy_sources(community)
-            recent = self._recent(event, settings, started) if counted else 0
+            recent = 0
+            if counted and sources.limited_anywhere:
+                recent = self._recent(event, settings, started)
             actions = _decide(
                 event, False, settings, core.clock(), targets, sources, recent, last_notice
             )
@@ -268,6 +272,8 @@ class Filters(Cog):
 
     def _recent(self, event: Interaction, settings: PolicySettings, started: float) -> int:
         """Count the message in the sender's window, at the time it arrived; how many it holds.
+        Only where `limited` applies somewhere in the community: it counts what was sent while
+        it applied (as it counts only what was sent unverified).
         A decision tells apart counts up to one past the allowance: no more times are kept."""
         keep = settings.limited_messages_per_minute + 1
         return self.core.cache.rates.hit(event.community, event.sender.member, started, keep)

@@ -19,7 +19,9 @@ Semantics (the same on every network):
     - ``open``: nothing is limited.
     - ``limited``: messages with links, attachments or mass mentions (``@everyone``/``@room`` or
       at least the threshold of mentioned members) are removed, as is every message past the
-      per-minute allowance. Reactions are allowed.
+      per-minute allowance. Reactions are allowed. The allowance counts what a sender sent
+      unverified while `limited` applied somewhere in the community (the window is the
+      community's), never what was sent before it did.
     - ``read_only``: every message and reaction is removed (the native permission normally
       stops them first; this is the fallback while the platform cannot).
     - ``verified_only``: as ``read_only``; natively, non-verified members cannot join or see.

@@ -32,6 +32,16 @@ class PolicySources:
     stored_community: UnverifiedPolicy | None = None
     configured_channels: Mapping[str, UnverifiedPolicy] = field(default_factory=dict)
     stored_channels: Mapping[str, UnverifiedPolicy] = field(default_factory=dict)
+    # whether `limited` applies anywhere in the community: only then are messages counted
+    # (the allowance counts what was sent while it applied); worked out once
+    limited_anywhere: bool = field(init=False, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        limited = UnverifiedPolicy.LIMITED
+        anywhere = self.community_policy() is limited or any(
+            p is limited for p in self.channel_overrides().values()
+        )
+        object.__setattr__(self, "limited_anywhere", anywhere)
 
     def community_policy(self) -> UnverifiedPolicy:
         """The community-wide policy: stored, else configured, else the default."""
