@@ -181,7 +181,7 @@ class Database:
         """`rows` (each with every one of `keys`) through the INSERT `stmt`, built once by the
         caller, in one transaction committed when this returns; how many rows were new (with
         `count_new` off, elsewhere than on SQLite, one batch whose count is not asked for). On a
-        SQLite file: the writer's compiled statement on its DBAPI cursor, one hand-off."""
+        SQLite file: the writer's compiled statement on a DBAPI cursor (`SqliteWriter.insert`)."""
         if not rows:
             return 0
         if self._writer is not None:

@@ -4,6 +4,7 @@ exactly as SQLAlchemy stores it, and every column reads back equal through the n
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
@@ -153,3 +154,16 @@ async def test_notice_times_and_audit_batches_read_back_equal(store: Store) -> N
         (d.at, d.network, d.community_id, d.actor, d.action, d.target, d.detail, d.dry_run)
         for d in drafts
     ]
+
+
+async def test_with_the_lock_free_a_hold_is_committed_before_the_caller_is_suspended(
+    store: Store, sqlite_url: str
+) -> None:
+    """Written at once on the loop; seen by another connection before anything else runs."""
+    path = Path(sqlite_url.split("///", 1)[1])
+    task = asyncio.ensure_future(store.add_held([hold("now")], at=AT, expires_at=EXPIRES))
+    await asyncio.sleep(0)
+    with sqlite3.connect(path) as db:
+        assert db.execute("SELECT count(*) FROM held_items").fetchone() == (1,)
+    assert await task == 1
+    assert await store.add_held([hold("now")], at=AT, expires_at=EXPIRES) == 0

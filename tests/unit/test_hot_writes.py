@@ -76,12 +76,18 @@ async def test_the_writer_and_the_pool_write_side_by_side(store: Store) -> None:
     assert await store.filter_counts(SPACE) == {"replies": 60}
 
 
-async def test_a_cancelled_caller_leaves_the_hold_written_once(store: Store) -> None:
+async def test_a_cancelled_caller_leaves_the_hold_written_once(
+    store: Store, tmp_path: Path
+) -> None:
+    other = sqlite3.connect(tmp_path / "verifybot.db", isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")  # the lock is taken: the hold cannot be written at once
     task = asyncio.create_task(add(store, hold("$cut")))
     await asyncio.sleep(0)  # the write is on its way to the writer's thread
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
+    other.execute("ROLLBACK")
+    other.close()
     for _ in range(100):  # the transaction finishes on its own thread
         if await store.count_held(ALICE) == 1:
             break
