@@ -35,13 +35,17 @@ class PolicySources:
     # whether `limited` applies anywhere in the community: only then are messages counted
     # (the allowance counts what was sent while it applied); worked out once
     limited_anywhere: bool = field(init=False, compare=False, repr=False)
+    # whether some channel has a policy of its own (most communities: none)
+    any_channel: bool = field(init=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         limited = UnverifiedPolicy.LIMITED
+        overrides = self.channel_overrides()
         anywhere = self.community_policy() is limited or any(
-            p is limited for p in self.channel_overrides().values()
+            p is limited for p in overrides.values()
         )
         object.__setattr__(self, "limited_anywhere", anywhere)
+        object.__setattr__(self, "any_channel", bool(overrides))
 
     def community_policy(self) -> UnverifiedPolicy:
         """The community-wide policy: stored, else configured, else the default."""
@@ -49,6 +53,8 @@ class PolicySources:
 
     def own_channel_policy(self, channel_ids: Sequence[str]) -> UnverifiedPolicy | None:
         """The first channel (a thread, then its parent) with a policy of its own, if any."""
+        if not self.any_channel:
+            return None
         for channel_id in channel_ids:
             found = self.stored_channels.get(channel_id) or self.configured_channels.get(channel_id)
             if found is not None:

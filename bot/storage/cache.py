@@ -16,7 +16,6 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
-from typing import TypeVar
 
 from bot.model import CommunityRef, FilterLevel, MemberRef, UnverifiedPolicy
 from bot.storage.changes import (
@@ -36,7 +35,6 @@ from bot.storage.packed import UNKNOWN, Live, MemberFacts, RateCounts, Unknown
 from bot.storage.records import CommunityPolicies, VerificationRecord
 from bot.storage.repo import Store
 
-T = TypeVar("T")
 Invalidate = Callable[[str, tuple[str, ...]], Awaitable[None]]
 
 # `Store` methods that write a fact this cache keeps. Outside bot/storage they are called on the
@@ -99,7 +97,12 @@ class ReadCache:
         return found
 
     def known_refused(self, community: CommunityRef, member: MemberRef) -> bool | Unknown:
-        return self._counted(self._members.refused(community, member))
+        found = self._members.refused(community, member)
+        if found is UNKNOWN:
+            self.misses += 1
+        else:
+            self.hits += 1
+        return found
 
     def known_policies(self, community: CommunityRef) -> CommunityPolicies | Unknown:
         found = self._policies.get((community.network, community.id))
@@ -108,13 +111,6 @@ class ReadCache:
     def known_notice(self, community: CommunityRef, member: MemberRef) -> datetime | Unknown | None:
         found = self._notices.get((member.network, community.id, member.id))
         return UNKNOWN if found is MISSING else found  # type: ignore[return-value]
-
-    def _counted(self, found: T) -> T:
-        if found is UNKNOWN:
-            self.misses += 1
-        else:
-            self.hits += 1
-        return found
 
     # --- reads that load on a miss ------------------------------------------------------------
 

@@ -46,6 +46,7 @@ _VERIFICATION_MASK = (1 << (_EXPIRY + _EXPIRY_BITS)) - 1 - _REF
 _SLOTS, _SLOT_BITS = _EXPIRY + _EXPIRY_BITS, 5
 _FILTER_MASK, _REFUSED, _REFUSED_MASK = 7, 3, 3 << 3
 _MAX_EXPIRY = (1 << _EXPIRY_BITS) - 1
+_REFUSED_CODES: tuple[bool | Unknown, ...] = (UNKNOWN, False, True, False)
 # what each filter code reads as, indexed by the code (so a read builds nothing)
 _FILTER_CODES: tuple[FilterLevel | Unknown | None, ...] = (
     UNKNOWN,
@@ -131,20 +132,17 @@ class MemberFacts:
         return _FILTER_CODES[(packed >> (_SLOTS + slot * _SLOT_BITS)) & _FILTER_MASK]
 
     def refused(self, community: CommunityRef, member: MemberRef) -> bool | Unknown:
-        code = (self._slot_bits(community, member) >> _REFUSED) & 3
-        return UNKNOWN if code == 0 else code == 2
-
-    def _slot_bits(self, community: CommunityRef, member: MemberRef) -> int:
         network = self._networks.get(member.network)
         if network is None:
-            return 0
+            return UNKNOWN
         slot = network.slots.get(community.id)
-        packed = network.members.get(member.id, 0)
+        members = network.members
+        packed = members.get(member.id, 0)
         if slot is None or not packed:
-            return 0
-        if not packed & _REF:
-            network.members[member.id] = packed | _REF
-        return (packed >> (_SLOTS + slot * _SLOT_BITS)) & 31
+            return UNKNOWN
+        if not packed & 1:  # _REF
+            members[member.id] = packed | 1
+        return _REFUSED_CODES[(packed >> (_SLOTS + _REFUSED + slot * _SLOT_BITS)) & 3]
 
     # --- writes -------------------------------------------------------------------------------
 
