@@ -7,6 +7,9 @@ Each round times the same messages through `BotCore.handle_event` (listener → 
 pure `policy.decide` alone on the facts gathered beforehand. Prints the best of the rounds and
 `ratio: X.XX` (core decisions per second / the 200k target). Every message is allowed, so no
 action reaches the database; the SQL statements issued while deciding are printed (0 expected).
+The community is open, so no message is counted in a rate window; the same messages are then
+timed once more with the community `limited` (an allowance no sender reaches), where each
+unverified sender's message is counted.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from bot.model import (
     MemberRef,
     MessagePosted,
     MessageRef,
+    UnverifiedPolicy,
 )
 from bot.policy import Target
 from bot.storage import migrate
@@ -88,7 +92,9 @@ async def gather_facts(core: BotCore, event: MessagePosted) -> dict[str, object]
 async def main(count: int, rounds: int) -> None:
     plain = parse_config({}).config
     level = "basic"  # the level every verified sender proved, accepted in the community
-    defaults = plain.defaults.model_copy(update={"accepted_levels": [level]})
+    defaults = plain.defaults.model_copy(
+        update={"accepted_levels": [level], "limited_messages_per_minute": 1_000_000}
+    )
     config = plain.model_copy(update={"defaults": defaults})
     with tempfile.TemporaryDirectory() as folder:
         store = Store.open(f"sqlite+aiosqlite:///{folder}/bench.db")
@@ -130,6 +136,15 @@ async def main(count: int, rounds: int) -> None:
                 policy.decide(event, **known)  # type: ignore[arg-type]
             pure_rates.append(count / (time.perf_counter() - started))
         queries = store.statements - before
+        await core.cache.set_policy(SPACE, None, UnverifiedPolicy.LIMITED, by=None, at=now)
+        for event in events[:5000]:  # warm the policy again
+            await core.handle_event(adapter, event)
+        limited_rates = []
+        for _ in range(rounds):
+            started = time.perf_counter()
+            for event in events:
+                await core.handle_event(adapter, event)
+            limited_rates.append(count / (time.perf_counter() - started))
         held = len(adapter.removed())
         await core.stop()
         await store.close()
@@ -139,6 +154,7 @@ async def main(count: int, rounds: int) -> None:
         f" {held} removed, {queries} SQL statements deciding"
     )
     print(f"core + filters cog (handle_event): {best_core:>10,.0f} decisions/s (best of {rounds})")
+    print(f"same, community limited (counted): {max(limited_rates):>10,.0f} decisions/s")
     print(f"filters cog guard_message alone:   {max(guard_rates):>10,.0f} decisions/s")
     print(f"pure policy.decide alone:          {best_pure:>10,.0f} decisions/s")
     print(f"share of the pure decide in the core path: {best_core / best_pure:.2f}")
