@@ -15,7 +15,8 @@ its busy timeout is 0, so when any other connection holds the write lock, BEGIN 
 at once and the rows go to the writer's thread as above. Such a transaction runs from BEGIN to
 COMMIT without an await, so it never holds the lock while anything else runs, and costs the loop
 what SQLite does (~25 µs: WAL with `synchronous=NORMAL` syncs nothing at commit); it leaves WAL
-checkpoints to the other connections (`wal_autocheckpoint=0`), which keep doing them as before.
+checkpoints to the writer's thread (`wal_autocheckpoint=0`): every `CHECKPOINT_EVERY` commits at
+once, the thread runs a passive checkpoint, so the WAL does not grow while only holds are written.
 
 It is one more connection to the file, like each of the pool's: WAL lets readers run beside it,
 and `BEGIN IMMEDIATE` takes the write lock at the start, so it waits its turn (up to the busy
@@ -37,6 +38,7 @@ from sqlalchemy.pool import PoolProxiedConnection, StaticPool
 
 T = TypeVar("T")
 INLINE_ROWS = 16  # at most this many rows are tried on the loop; more go to the thread
+CHECKPOINT_EVERY = 1000  # commits on the loop between two checkpoints on the thread
 _BUSY = (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
 Work = Callable[[Connection], T]
 
@@ -75,6 +77,7 @@ class SqliteWriter:
         self._prepared: dict[int, tuple[Any, Prepared]] = {}
         self._on_connect = on_connect
         self._inline: sqlite3.Connection | None = None  # the loop's own, never waiting
+        self._since_checkpoint = 0
         event.listen(self._engine, "connect", on_connect)
         event.listen(self._engine, "begin", _begin_immediate)
         event.listen(self._engine, "before_cursor_execute", count)
@@ -130,7 +133,20 @@ class SqliteWriter:
         except BaseException:
             connection.execute("ROLLBACK")
             raise
+        self._since_checkpoint += 1
+        if self._since_checkpoint >= CHECKPOINT_EVERY:
+            self._since_checkpoint = 0
+            self._thread.submit(self._checkpoint)
         return added
+
+    def _checkpoint(self) -> None:
+        """Copy the WAL back into the database file, not waiting for anyone (on the thread)."""
+        if self._raw is None:
+            self._raw = self._engine.raw_connection()
+        raw = self._raw.driver_connection
+        assert raw is not None
+        self._count()
+        raw.execute("PRAGMA wal_checkpoint(PASSIVE)")
 
     def _open_inline(self) -> sqlite3.Connection:
         database = self._engine.url.database

@@ -14,6 +14,7 @@ import pytest
 from bot.actions import HoldForMember
 from bot.model import ChannelRef, CommunityRef, MemberRef, MessageRef, Relation
 from bot.storage import tables as t
+from bot.storage import writer
 from bot.storage.database import insert_for
 from bot.storage.held import HOLD_COLUMNS
 from bot.storage.records import AuditDraft
@@ -167,3 +168,17 @@ async def test_with_the_lock_free_a_hold_is_committed_before_the_caller_is_suspe
         assert db.execute("SELECT count(*) FROM held_items").fetchone() == (1,)
     assert await task == 1
     assert await store.add_held([hold("now")], at=AT, expires_at=EXPIRES) == 0
+
+
+async def test_the_thread_checkpoints_what_was_written_at_once(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The loop's connection leaves checkpoints to the thread: one per CHECKPOINT_EVERY."""
+    monkeypatch.setattr(writer, "CHECKPOINT_EVERY", 2)
+    before = store.statements
+    for n in range(4):
+        assert await store.add_held([hold(f"cp{n}")], at=AT, expires_at=EXPIRES) == 1
+    await store._write(lambda _connection: None)  # after the checkpoints, on the same thread
+    # BEGIN and INSERT per hold, two checkpoints, the BEGIN of the empty transaction
+    assert store.statements - before == 4 * 2 + 2 + 1
+    assert await store.count_held(ALICE) == 4
