@@ -240,6 +240,9 @@ class MemberFacts:
 
 _TIME_BITS = 52  # a rate window's times: microseconds since it began (142 years)
 _TIME_MASK = (1 << _TIME_BITS) - 1
+# per count n (up to 15): where the n-th newest time starts; the bits of the newest n times
+_OLDEST_SHIFT = tuple(4 + max(0, n - 1) * _TIME_BITS for n in range(16))
+_KEPT_MASK = tuple(((1 << n * _TIME_BITS) - 1) << 4 for n in range(16))
 
 
 class RateCounts:
@@ -286,13 +289,12 @@ class RateCounts:
                 most = keep - 1 if keep > 1 else 0
             if most == 0:
                 kept = 0
-            elif tick - ((packed >> (4 + (most - 1) * _TIME_BITS)) & _TIME_MASK) < window:
+            elif tick - ((packed >> _OLDEST_SHIFT[most]) & _TIME_MASK) < window:
                 kept = most  # the oldest one kept is in the window: so are all
             else:
                 kept = self._within(packed, tick, most)
-        if kept:
-            times = (packed >> 4) & ((1 << kept * _TIME_BITS) - 1)
-            place[member.id] = times << (_TIME_BITS + 4) | tick << 4 | (kept + 1)
+        if kept:  # the kept times move up one place (the count's four bits stay below)
+            place[member.id] = (packed & _KEPT_MASK[kept]) << _TIME_BITS | tick << 4 | (kept + 1)
         else:
             place[member.id] = tick << 4 | 1
         if self._count > self._max:
