@@ -182,14 +182,17 @@ class RoomDirectory:
 
     def community_role(self, community_id: str, user_id: str) -> Role:
         """A member's standing in a community: the highest of its spaces (the admins' home)."""
-        levels = [
-            self.rooms[space].level(user_id)
-            for space in self.index.spaces.get(community_id, ())
-            if space in self.rooms
-        ]
-        if not levels and community_id in self.rooms:
-            levels.append(self.rooms[community_id].level(user_id))
-        return self.role_at(max(levels, default=0))
+        rooms = self.rooms
+        best: float | None = None  # the first highest, as `max` keeps it (no list per event)
+        for space in self.index.spaces.get(community_id, ()):
+            facts = rooms.get(space)
+            if facts is not None:
+                level = facts.level(user_id)
+                if best is None or level > best:
+                    best = level
+        if best is None and community_id in rooms:
+            best = rooms[community_id].level(user_id)
+        return self.role_at(0 if best is None else best)
 
     def actor(self, user_id: str, room_id: str, community: CommunityRef) -> Actor:
         """Who acts in a room: the higher of their standing there and in the community.
@@ -198,7 +201,8 @@ class RoomDirectory:
         itself is read afresh each time, from levels the rooms keep)."""
         facts = self.rooms.get(room_id)
         here = self.role_at(facts.level(user_id)) if facts else Role.MEMBER
-        role = max(here, self.community_role(community.id, user_id))
+        there = self.community_role(community.id, user_id)
+        role = there if there > here else here  # `max`, without its call
         found = self._actors.get((user_id, role))
         if found is None:
             if len(self._actors) >= _ACTORS_KEPT:

@@ -41,6 +41,7 @@ from bot.model import (
 
 _MESSAGE_TYPES = ("m.room.message", "m.sticker")
 _CHANNELS_KEPT = 10_000  # rooms whose `ChannelRef` is shared; then it starts over
+_MEMBERS_KEPT = 10_000  # accounts whose `MemberRef` is shared; then it starts over
 
 
 class InboundReader:
@@ -58,6 +59,7 @@ class InboundReader:
         self._bot_id = directory.bot_id
         self._prefix = directory.settings.command_prefix
         self._channels: dict[tuple[CommunityRef, str], ChannelRef] = {}  # one per room
+        self._members: dict[str, MemberRef] = {}  # one per account mentioned or replied to
 
     def apply_state(self, facts: RoomFacts, event: JsonDict) -> bool:
         """Take a state event in; True if it may change which rooms form which community."""
@@ -109,20 +111,17 @@ class InboundReader:
         remembered; those not remembered are looked up later, off the sync loop."""
         room_id = facts.room_id
         event_id = str(event["event_id"])
-        raw = _content(event)
-        content, edited = tr.effective_content(raw)
+        content, edited, reply_to, thread_root = tr.relations(_content(event))
         reading = tr.read_message(content)
         actor = self._directory.actor(str(event["sender"]), room_id, community)
         channel = self._channel(community, room_id)
         command = None if edited else tr.parse_command(reading.text, self._prefix)
-        reply_to = tr.reply_target(raw)
-        thread_root = tr.thread_root(raw)
         posted = MessagePosted(
             message=MessageRef(channel, event_id),
             sender=actor,
             text=reading.text,
             reply_to_author=self._remembered(reply_to),
-            mentioned=tuple(MemberRef("matrix", u) for u in reading.mentioned),
+            mentioned=tuple(map(self._member, reading.mentioned)),
             mentions_everyone=reading.mentions_everyone,
             thread_starter=self._remembered(thread_root),
             has_link=reading.has_link,
@@ -154,7 +153,16 @@ class InboundReader:
     def _remembered(self, event_id: str | None) -> MemberRef | None:
         """The author of an event the bot saw, as `Authors.of` would answer without a request."""
         sender = self._authors.known(event_id) if event_id is not None else None
-        return MemberRef("matrix", sender) if sender is not None else None
+        return self._member(sender) if sender is not None else None
+
+    def _member(self, user_id: str) -> MemberRef:
+        """An account as the core names it, made once (frozen, so every event may share it)."""
+        found = self._members.get(user_id)
+        if found is None:
+            if len(self._members) >= _MEMBERS_KEPT:
+                self._members.clear()
+            found = self._members[user_id] = MemberRef("matrix", user_id)
+        return found
 
     def _direct_command(self, room_id: str, event: JsonDict) -> WorkItem | None:
         """A member writing to the bot's DM room: commands only (nothing is relayed)."""

@@ -7,14 +7,19 @@ reply fallbacks, edits), so each rule accepts the forms real clients produce.
 
 from __future__ import annotations
 
-import html
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 from urllib.parse import unquote
 
 from bot.adapters.links import SCHEME_LINK, WWW_LINK
+from bot.adapters.matrix.scanners import (  # _REPLY_HTML_RE: read by tests as tr._REPLY_HTML_RE
+    _REPLY_HTML_RE,  # noqa: F401
+    _pills,
+    _strip_tags,
+    _unescape,
+    _without_reply_quote,
+)
 
 JsonDict = dict[str, Any]
 
@@ -23,8 +28,8 @@ ABOUT_TEXT_LIMIT = 1_000  # of a message a command points at, what moderators ar
 
 # Member text is read in time linear in its length (one message must never stall the sync loop):
 # every pattern below is anchored, or has no two quantifiers that can pass the same characters
-# back and forth, or runs only up to the last character that can end it (the scanners at the
-# bottom of this file). A homeserver delivers no event over 64 KiB, so no string in one is
+# back and forth, or runs only up to the last character that can end it (the scanners in
+# scanners.py). A homeserver delivers no event over 64 KiB, so no string in one is
 # longer than MAX_TEXT characters; a longer one (which no homeserver sends) is read only up to
 # MAX_TEXT, and counts as holding a link.
 MAX_TEXT = 64 * 1024
@@ -33,23 +38,8 @@ MAX_TEXT = 64 * 1024
 # (`\Z`, not `$`, which would let an id end in a line feed, e.g. typed as `%0A`)
 _USER_ID = r"@[^\s:<>\"'@]+:(?:[A-Za-z0-9.\-]+|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?"
 USER_ID_RE = re.compile(rf"^{_USER_ID}\Z")
-# a pill: <a href="https://matrix.to/#/@user:server">...</a> (the id may be percent-encoded),
-# read by `_pills`: a tag, then the last href in it pointing at matrix.to, then its </a>
-_A_TAG_RE = re.compile(r"<a\s[^>]*>", re.IGNORECASE)
-# run inside one tag only; the id and the query cannot take each other's characters
-_LAST_PILL_HREF_RE = re.compile(
-    r""".*href\s*=\s*["']https://matrix\.to/#/([^"'?>]+)(?:\?[^"'>]*)?["']""",
-    re.IGNORECASE | re.DOTALL,
-)
-_A_CLOSE_RE = re.compile(r"</a>", re.IGNORECASE)
 _MATRIX_TO_RE = re.compile(r"^https://matrix\.to/#/([^?\s]+)")
-_TAG_RE = re.compile(r"<[^>]+>")  # applied only up to the last ">" (`_strip_tags`)
 _BR_RE = re.compile(r"<br\s*/?>", re.IGNORECASE)
-# applied only up to the last </mx-reply> (`_without_reply_quote`)
-# (the nearest </mx-reply> ends each quote, as `.*?` would find it, without trying the closing
-# tag at every character)
-_REPLY_HTML_RE = re.compile(r"<mx-reply>[^<]*(?:<(?!/mx-reply>)[^<]*)*</mx-reply>", re.IGNORECASE)
-_LAST_REPLY_CLOSE_RE = re.compile(r".*</mx-reply>", re.IGNORECASE | re.DOTALL)
 # linear in the text: see bot/adapters/links.py
 _LINK_RE = re.compile(rf"{SCHEME_LINK}|{WWW_LINK}|\bmailto:\S", re.IGNORECASE)
 _HREF_RE = re.compile(r"""href\s*=\s*["'](?!https://matrix\.to/#/[@!#])""", re.IGNORECASE)
@@ -57,9 +47,6 @@ _ROOM_MENTION_RE = re.compile(r"(?:^|\s)@room\b")
 _COMMAND_NAME_RE = re.compile(r"[a-z][a-z0-9_\-]{0,31}")
 _ROOM_ID_RE = re.compile(r"![A-Za-z0-9._~\-+/=]+(?::\S+)?")
 _ROOM_ALIAS_RE = re.compile(r"#[^:\s]+:\S+")
-# a decimal character reference long enough to be past U+10FFFF or to carry leading zeros;
-# html.unescape turns its digits into an int, which raises ValueError past 4,300 digits
-_LONG_CHARREF_RE = re.compile(r"&#([0-9]{8,});?")
 
 
 def _dict(value: Any) -> JsonDict:
@@ -211,6 +198,32 @@ def reply_target(content: JsonDict) -> str | None:
     return target if isinstance(target, str) else None
 
 
+class Relations(NamedTuple):
+    """`effective_content`, `reply_target` and `thread_root` of one message at once."""
+
+    content: JsonDict
+    edited: str | None
+    reply_to: str | None
+    thread_root: str | None
+
+
+def relations(content: JsonDict) -> Relations:
+    """What those three functions answer, with `m.relates_to` read once (the sync path)."""
+    relates = content.get("m.relates_to")
+    if not isinstance(relates, dict):
+        return Relations(content, None, None, None)
+    rel_type = relates.get("rel_type")
+    effective, edited = effective_content(content) if rel_type == "m.replace" else (content, None)
+    root = None
+    if rel_type == "m.thread":
+        event_id = relates.get("event_id")
+        root = event_id if isinstance(event_id, str) else None
+        if relates.get("is_falling_back", False):
+            return Relations(effective, edited, None, root)
+    target = _dict(relates.get("m.in_reply_to")).get("event_id")
+    return Relations(effective, edited, target if isinstance(target, str) else None, root)
+
+
 def is_redacted(event: JsonDict) -> bool:
     """Redacted: the server says so, or left the event nothing to say."""
     return "redacted_because" in _dict(event.get("unsigned")) or not _dict(event.get("content"))
@@ -312,60 +325,3 @@ def parse_room_ref(text: str) -> str | None:
     if _ROOM_ID_RE.fullmatch(text) or _ROOM_ALIAS_RE.fullmatch(text):
         return text
     return None
-
-
-# --- linear-time scanners over member text ------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class _Pill:
-    start: int  # of "<a"
-    end: int  # after "</a>"
-    target: str  # as written in the href (may be percent-encoded)
-
-
-def _pills(text: str) -> Iterator[_Pill]:
-    """The pills in `text`: an `<a ...>` tag with a matrix.to href, up to the next `</a>`.
-
-    One pattern used to do this and started again at every `<a `, scanning to the end of the
-    text from each. Here each tag is read once (`_A_TAG_RE` runs only up to the last `>`, so
-    every start it tries ends in a tag) and its `</a>` is looked for once.
-    """
-    end = text.rfind(">") + 1
-    pos = 0
-    while (tag := _A_TAG_RE.search(text, pos, end)) is not None:
-        href = _LAST_PILL_HREF_RE.match(text, tag.start() + 3, tag.end() - 1)
-        if href is None:
-            pos = tag.end()
-            continue
-        close = _A_CLOSE_RE.search(text, tag.end())
-        if close is None:
-            return  # no later tag has a closing </a> either
-        yield _Pill(tag.start(), close.end(), href.group(1))
-        pos = close.end()
-
-
-def _without_reply_quote(text: str) -> str:
-    """`text` without <mx-reply>...</mx-reply>; an unclosed one stays (nothing after closes it)."""
-    last = _LAST_REPLY_CLOSE_RE.match(text)
-    if last is None:
-        return text
-    return _REPLY_HTML_RE.sub("", text[: last.end()]) + text[last.end() :]
-
-
-def _strip_tags(text: str) -> str:
-    """`text` without tags; only up to its last `>`, as a `<` after it never closes."""
-    end = text.rfind(">") + 1
-    return _TAG_RE.sub("", text[:end]) + text[end:]
-
-
-def _unescape(text: str) -> str:
-    """html.unescape, without its ValueError on a reference of more than 4,300 digits."""
-    if "&" not in text:
-        return text
-    return html.unescape(_LONG_CHARREF_RE.sub(_short_charref, text))
-
-
-def _short_charref(match: re.Match[str]) -> str:
-    digits = match.group(1).lstrip("0") or "0"
-    return "\ufffd" if len(digits) > 7 else f"&#{digits};"
