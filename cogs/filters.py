@@ -213,9 +213,9 @@ class Filters(Cog):
         member = sender.member
         now = core.clock()
         verified = core.known_verified_in(member, community, now)
-        if verified is not False:  # True, or UNKNOWN (load it)
-            if verified is UNKNOWN:
-                return self._judge_cold(event, started, counted)
+        if verified is UNKNOWN:
+            return self._judge_cold(event, started, counted)
+        if policy.is_exempt(sender, verified, settings):  # verified: `decide` allows it
             self._done(started)
             return None
         cache = core.cache

@@ -17,20 +17,12 @@ from urllib.parse import quote
 
 import aiohttp
 
+from bot.demo.person import Refused as MatrixError  # what the homeserver refused
+
 if TYPE_CHECKING:  # only for types: a fixture module imported early loses assertion rewriting
     from tests.fixtures.synapse import SynapseServer
 
 JsonDict = dict[str, Any]
-
-
-class MatrixError(Exception):
-    """The homeserver refused a request; `errcode` is e.g. M_FORBIDDEN."""
-
-    def __init__(self, status: int, body: JsonDict) -> None:
-        self.status = status
-        self.errcode = str(body.get("errcode", ""))
-        self.error = str(body.get("error", ""))
-        super().__init__(f"{status} {self.errcode}: {self.error}")
 
 
 @dataclass
