@@ -8,12 +8,17 @@ from alembic import command
 from alembic.config import Config as AlembicConfig
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from sqlalchemy import text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 import migrations
 
 MIGRATIONS_DIR = Path(migrations.__file__).resolve().parent
+# the PostgreSQL advisory lock every migration holds ("verifybot" as a number), so processes
+# started at once on one database take turns: the first migrates, the others then find nothing
+# left to do. Held to the end of the migration's transaction.
+MIGRATION_LOCK = 0x7665726966796274
 
 
 def alembic_config(url: str) -> AlembicConfig:
@@ -28,6 +33,7 @@ async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
     config = alembic_config(engine.url.render_as_string(hide_password=False))
 
     def run(connection: Connection) -> None:
+        _take_turn(connection)
         config.attributes["connection"] = connection
         command.upgrade(config, revision)
 
@@ -35,10 +41,19 @@ async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
         await connection.run_sync(run)
 
 
+def _take_turn(connection: Connection) -> None:
+    """On PostgreSQL, wait for any other process migrating the same database (see
+    MIGRATION_LOCK). SQLite needs nothing: its writer lock already makes them take turns, and
+    several processes share a database only on PostgreSQL."""
+    if connection.dialect.name == "postgresql":
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
+
+
 async def downgrade(engine: AsyncEngine, revision: str = "base") -> None:
     config = alembic_config(engine.url.render_as_string(hide_password=False))
 
     def run(connection: Connection) -> None:
+        _take_turn(connection)
         config.attributes["connection"] = connection
         command.downgrade(config, revision)
 

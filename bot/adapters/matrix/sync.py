@@ -193,6 +193,7 @@ class SyncLoop:
             structure_changed = True
         if structure_changed:
             directory.reindex()
+        queues = self._queues
         for room_id, info in rooms.join.items():
             facts = directory.rooms[room_id]
             timeline = [raw_event(e) for e in info.timeline.events]
@@ -201,8 +202,8 @@ class SyncLoop:
             for event in timeline:
                 try:
                     item = reader.read(facts, event, replay)
-                    if item is not None:
-                        await self._queues.put(item, batch)
+                    if item is not None and not queues.offer(item, batch):
+                        await queues.put(item, batch)  # the room is full: wait, counted
                 except Exception:
                     log.exception("could not read event %s in %s", event.get("event_id"), room_id)
         newly_joined = [
