@@ -157,6 +157,30 @@ def sender_notice(
     )
 
 
+def refused_before_delivery(*, reason: str, held: bool, prefix: str) -> str:
+    """What the homeserver tells an unverified sender whose message it did not deliver (the
+    sender's client shows it where the message failed to send)."""
+    if held:
+        first = (
+            "Not delivered: someone it is addressed to limits replies, mentions and reactions"
+            " from unverified accounts. It is kept for them to read privately if they choose."
+        )
+    else:
+        first = f"Not delivered: {reason}."
+    return f"{first} {_HOW_TO_VERIFY.format(prefix=prefix)}"
+
+
+def join_refused(*, reason: str, prefix: str) -> str:
+    """What the homeserver tells an unverified account it did not let into a room."""
+    return f"You cannot join this room yet: {reason}. {_HOW_TO_VERIFY.format(prefix=prefix)}"
+
+
+_HOW_TO_VERIFY = (
+    "Verification is optional and keeps no name, document or address; to verify, send"
+    " {prefix}verify in any room of the community or in a direct chat with the bot."
+)
+
+
 def badge_granted(community_name: str) -> str:
     return f"You are verified: your Verified badge is now shown in {community_name}."
 

@@ -24,7 +24,7 @@ from bot.config.methods import (
     ModeratorReviewSettings,
     OidcSettings,
 )
-from bot.config.networks import DiscordSettings, MatrixSettings
+from bot.config.networks import AntispamSettings, DiscordSettings, MatrixSettings
 from bot.config.root import Config
 from bot.config.secret import SecretRef
 from bot.config.sections import DatabaseSettings, IdentitySettings, LoggingSettings, WebSettings
@@ -32,6 +32,7 @@ from bot.config.sections import DatabaseSettings, IdentitySettings, LoggingSetti
 __all__ = [
     "KNOWN_METHODS",
     "LEVEL_PATTERN",
+    "AntispamSettings",
     "ClaimRule",
     "CommunityDefaults",
     "CommunitySettings",

@@ -28,6 +28,16 @@ class DiscordSettings(Section):
     gateway_url: str | None = None  # only for tests against a loopback Discord gateway
 
 
+class AntispamSettings(Section):
+    """verifybot as the homeserver's synapse-http-antispam server: Synapse asks before it stores
+    an event or lets an account join (README, "Deciding before delivery")."""
+
+    # what Synapse sends as `authorization` (Bearer); anything else is refused
+    secret: SecretRef
+    # an answer not ready in this time allows the event; the after-the-fact path then acts
+    budget_ms: Annotated[int, Field(ge=5, le=10_000)] = 50
+
+
 class MatrixSettings(Section):
     homeserver: str
     user_id: str
@@ -49,6 +59,7 @@ class MatrixSettings(Section):
     queue_size: Annotated[int, Field(ge=1, le=100_000)] = 1000
     # warn admins when a room's power levels grow past this (Matrix refuses them above 64 KiB)
     power_levels_warn_bytes: Annotated[int, Field(ge=1024, le=65_536)] = 32_768
+    antispam: AntispamSettings | None = None  # [matrix.antispam]: decide before delivery
 
     @model_validator(mode="after")
     def _credentials(self) -> MatrixSettings:

@@ -85,6 +85,11 @@ class Config(Section):
                         f"communities.{i}.rules: {category!r} is not a report category; choose"
                         f" from {', '.join(self.reports.categories)}"
                     )
+        if self.matrix and self.matrix.antispam and not self.web.enabled:
+            problems.append(
+                "matrix.antispam: the homeserver asks the bot's web service, which is off;"
+                " set web.enabled = true or remove [matrix.antispam]"
+            )
         if configured and self.identity.hash_key is None:
             problems.append(
                 "identity.hash_key: required when any method is configured;"
@@ -138,6 +143,8 @@ class Config(Section):
         if self.matrix:
             if self.matrix.access_token:
                 found.append(("matrix.access_token", self.matrix.access_token))
+            if self.matrix.antispam:
+                found.append(("matrix.antispam.secret", self.matrix.antispam.secret))
             if self.matrix.password:
                 found.append(("matrix.password", self.matrix.password))
         return found

@@ -48,13 +48,16 @@ def synapse_config(
     *,
     server_name: str = SERVER_NAME,
     max_upload_size: str = "10M",
+    modules: list[JsonDict] | None = None,
 ) -> JsonDict:
-    """A homeserver config: loopback only, no federation, nothing that phones out.
+    """A homeserver config: loopback only, no federation, nothing that phones out. `modules`:
+    Synapse modules to load (`homeserver.yaml`'s `modules:` list), e.g. synapse-http-antispam.
 
     Written as JSON (a subset of YAML) so no YAML library is needed to produce it.
     """
     limit = _rate_limit()
     return {
+        "modules": modules or [],
         "server_name": server_name,
         "public_baseurl": f"http://{LOOPBACK}:{port}/",
         "pid_file": str(directory / "homeserver.pid"),
@@ -188,6 +191,7 @@ def start_synapse(
     timeout: float = 60.0,
     attempts: int = 3,
     max_upload_size: str = "10M",
+    modules: list[JsonDict] | None = None,
 ) -> SynapseServer:
     """Write a config into `directory`, generate keys, start Synapse and wait until it answers.
 
@@ -200,7 +204,9 @@ def start_synapse(
     for attempt in range(attempts):
         port = free_port()
         config_path = directory / "homeserver.yaml"
-        config = synapse_config(directory, port, shared_secret, max_upload_size=max_upload_size)
+        config = synapse_config(
+            directory, port, shared_secret, max_upload_size=max_upload_size, modules=modules
+        )
         config_path.write_text(json.dumps(config, indent=1))
         (directory / "log.config.yaml").write_text(
             json.dumps(_log_config(directory / "homeserver.log"))

@@ -24,7 +24,8 @@ Semantics (the same on every network):
       community's), never what was sent before it did.
     - ``read_only``: every message and reaction is removed (the native permission normally
       stops them first; this is the fallback while the platform cannot).
-    - ``verified_only``: as ``read_only``; natively, non-verified members cannot join or see.
+    - ``verified_only``: as ``read_only``; natively, non-verified members cannot join or see,
+      and where the homeserver asks first (`join_refusal`) an uninvited one is refused.
   An admin-policy removal takes precedence over member filters: the interaction is removed, not
   held, and the sender is told why (within the cooldown).
 * **Cannot know.** When the adapter could not find out whose message a reply or reaction
@@ -38,6 +39,7 @@ Semantics (the same on every network):
 """
 
 from bot.policy.decide import (
+    HELD_BY_FILTER,
     HELD_RELATIONS,
     UNKNOWN_AUTHOR,
     Interaction,
@@ -51,6 +53,7 @@ from bot.policy.places import (
     PolicySources,
     community_wide,
     effective_policy,
+    join_refusal,
     keeps_newcomers_silent,
     may_notify,
     native_plan,
@@ -75,6 +78,7 @@ from bot.policy.verified import (
 )
 
 __all__ = [
+    "HELD_BY_FILTER",
     "HELD_RELATIONS",
     "UNKNOWN_AUTHOR",
     "Interaction",
@@ -93,6 +97,7 @@ __all__ = [
     "is_exempt",
     "is_live",
     "is_verified",
+    "join_refusal",
     "keeps_newcomers_silent",
     "may_notify",
     "native_plan",

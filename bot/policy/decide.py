@@ -50,6 +50,8 @@ HELD_RELATIONS: dict[FilterLevel, frozenset[Relation]] = {
 }
 
 UNKNOWN_AUTHOR = "the member it addresses cannot be known"
+# why a held interaction is taken away from the conversation (the removal's reason)
+HELD_BY_FILTER = "held by a member's filter for unverified accounts"
 # what most messages get; frozen, so every decision may share it
 _ALLOW = Allow()
 
@@ -203,7 +205,7 @@ def decide(
         return [Allow(UNKNOWN_AUTHOR) if unknown else _ALLOW]
     relation = min((h.relation for h in holds), key=_RELATION_RANK.index)
     reason = f"{_WHOM[relation]} limits replies, mentions and reactions from unverified accounts"
-    removal = _remove(event, "held by a member's filter for unverified accounts")
+    removal = _remove(event, HELD_BY_FILTER)
     actions = [Withhold(tuple(holds), removal)]
     if may_notify(last_notice, now, settings.notice_cooldown):
         actions.append(_notice(event, reason, relation=relation, held=True))

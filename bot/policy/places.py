@@ -89,6 +89,15 @@ def native_plan(community: CommunityRef, sources: PolicySources) -> list[ApplyPo
     return plan + [ApplyPolicy(ChannelRef(community, c), p) for c, p in overrides]
 
 
+def join_refusal(policy: UnverifiedPolicy, *, exempt: bool, invited: bool) -> str | None:
+    """Why an account may not join a room whose policy this is, or None. Only `verified_only`
+    keeps accounts out; an invitation is a moderator's own exception (as Matrix's restricted
+    join rule makes it), and the exempt (verified, staff) always come in."""
+    if policy is not UnverifiedPolicy.VERIFIED_ONLY or exempt or invited:
+        return None
+    return "only verified members can join there"
+
+
 def may_notify(last_notice: datetime | None, now: datetime, cooldown: timedelta) -> bool:
     return last_notice is None or now - last_notice >= cooldown
 

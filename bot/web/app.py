@@ -5,6 +5,7 @@ Server-rendered HTML that works without JavaScript and with a keyboard alone. Th
 * verify.py — the verification routes, pages.py — rendering them and the per-browser pieces
   every form needs (cookie, CSRF token, the origin check);
 * operations.py — /healthz and /metrics;
+* antispam.py — /antispam/…, the homeserver's questions before delivery (synapse-http-antispam);
 * security.py — the headers on every response (CSP, referrer policy, no caching, no framing);
 * here — the application put together, a failure turned into a page a person understands, and
   the server.
@@ -21,7 +22,7 @@ from aiohttp import web
 from bot.core import BotCore
 from bot.verification.service import VerificationService
 from bot.verification.titles import failure_title
-from bot.web import operations, verify
+from bot.web import antispam, operations, verify
 from bot.web.dashboard import routes as dashboard
 from bot.web.keys import CORE_KEY, PAGES_KEY, SERVICE_KEY
 from bot.web.pages import STYLE, FormRejected, Pages
@@ -74,7 +75,8 @@ async def style(_request: web.Request) -> web.Response:
 
 
 def create_app(core: BotCore, service: VerificationService | None) -> web.Application:
-    app = web.Application(client_max_size=64 * 1024, middlewares=[_friendly_failures])
+    # a Matrix event (up to 64 KiB) wrapped in the antispam module's request still fits
+    app = web.Application(client_max_size=128 * 1024, middlewares=[_friendly_failures])
     app[CORE_KEY] = core
     app[SERVICE_KEY] = service
     app[PAGES_KEY] = Pages(core, service)
@@ -82,6 +84,7 @@ def create_app(core: BotCore, service: VerificationService | None) -> web.Applic
     app.router.add_get("/verify/assets/style.css", style)
     verify.add_routes(app)
     dashboard.add_routes(app)  # the admins' dashboard, when web.dashboard is on
+    antispam.add_routes(app)  # the homeserver's questions, when [matrix.antispam] is set
     app.on_response_prepare.append(security_headers)
     return app
 

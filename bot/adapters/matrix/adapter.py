@@ -41,12 +41,14 @@ from bot.adapters.matrix.outbound import Outbound
 from bot.adapters.matrix.pins import VerificationPins
 from bot.adapters.matrix.policies import Policies
 from bot.adapters.matrix.power import PowerLevelEditor
+from bot.adapters.matrix.presend import BeforeDelivery, JudgedEvents
 from bot.adapters.matrix.queue import QueueStats, RoomQueues
 from bot.adapters.matrix.room_checks import RoomChecks
 from bot.adapters.matrix.sync import SyncLoop
 from bot.adapters.matrix.work import WorkItem
 from bot.config import Config, MatrixSettings
 from bot.model import (
+    Actor,
     ChannelRef,
     Choice,
     CommandInvocation,
@@ -110,13 +112,18 @@ class MatrixAdapter:
         # the inbound path: sync -> reader -> room queues -> dispatcher -> core
         authors = Authors(client)
         joins = Joins(client, directory, state, room_checks)
+        judged = JudgedEvents()
         self._dispatcher = Dispatcher(
-            self, directory, authors, self._commands, room_checks, joins, self._badges
+            self, directory, authors, self._commands, room_checks, joins, self._badges, judged
         )
         self._queues: RoomQueues[WorkItem] = RoomQueues(
             settings.queue_size, self._dispatcher.handle
         )
         reader = InboundReader(directory, authors, self._commands, room_checks)
+        # what the homeserver asks before it stores an event (synapse-http-antispam)
+        self.before_delivery = BeforeDelivery(
+            reader.read_before_delivery, self._dispatcher.judge_before_delivery, judged
+        )
         self._sync = SyncLoop(
             client, state, directory, reader, self._queues, long_poll_ms=long_poll_ms
         )
@@ -166,6 +173,7 @@ class MatrixAdapter:
             log.warning("stopping with events still queued; they will be handled after restart")
         await self._sync.stop_committing(5.0)
         await self._room_checks.close()
+        await self.before_delivery.close()
         await self._queues.close()
         await self._close_client()
 
@@ -182,6 +190,10 @@ class MatrixAdapter:
         figures = {f"queue_{k}": float(v) for k, v in asdict(self.queue_stats()).items()}
         unreachable = self._client.unreachable if self._client is not None else 0
         figures["homeserver_unreachable"] = float(unreachable + self._sync.failures)
+        asked = self.before_delivery
+        figures["before_delivery_asked"] = float(asked.asked)
+        figures["before_delivery_refused"] = float(asked.refused)
+        figures["before_delivery_late"] = float(asked.late)
         return figures
 
     # --- ChatAdapter: commands and names ------------------------------------------------------
@@ -260,7 +272,9 @@ class MatrixAdapter:
     # --- ChatAdapter: moderation, badge, policy -----------------------------------------------
 
     async def remove_message(self, message: MessageRef, reason: str) -> None:
-        await self._outbound.redact(message.channel.id, message.id, reason)
+        """Redacted; or, while the homeserver is asking about it, refused (never stored)."""
+        if not self.before_delivery.refuse(message.id, reason):
+            await self._outbound.redact(message.channel.id, message.id, reason)
 
     async def remove_reaction(
         self,
@@ -272,7 +286,17 @@ class MatrixAdapter:
     ) -> None:
         if reaction_id is None:
             raise AdapterError("a Matrix reaction is removed by its event id, and none was given")
-        await self._outbound.redact(message.channel.id, reaction_id, reason)
+        if not self.before_delivery.refuse(reaction_id, reason):
+            await self._outbound.redact(message.channel.id, reaction_id, reason)
+
+    def join_request(self, user_id: str, room_id: str) -> tuple[ChannelRef, Actor] | None:
+        """An account asking to join one of a community's rooms, as the core names both (its
+        standing from the levels the room and community give it); None outside them."""
+        community = self._directory.community_of(room_id)
+        if community is None or room_id in self._directory.management:
+            return None
+        actor = self._directory.actor(user_id, room_id, community)
+        return ChannelRef(community, room_id), actor
 
     async def set_badge(self, member: MemberRef, community: CommunityRef, on: bool) -> None:
         """On: invite to the Verified space, badge level where the member is. Off: undo both."""

@@ -16,6 +16,7 @@ from bot.adapters.matrix.badges import Badges
 from bot.adapters.matrix.commands import Commands
 from bot.adapters.matrix.directory import RoomDirectory
 from bot.adapters.matrix.joins import Joins
+from bot.adapters.matrix.presend import JudgedEvents
 from bot.adapters.matrix.room_checks import RoomChecks
 from bot.adapters.matrix.work import (
     CheckRoom,
@@ -30,7 +31,15 @@ from bot.adapters.matrix.work import (
     RoomAdded,
     WorkItem,
 )
-from bot.model import ChannelRef, CommandInvocation, CommunityAdded, Event, MemberRef
+from bot.model import (
+    ChannelRef,
+    CommandInvocation,
+    CommunityAdded,
+    Event,
+    MemberRef,
+    MessagePosted,
+    ReactionAdded,
+)
 
 
 class Dispatcher:
@@ -43,8 +52,10 @@ class Dispatcher:
         room_checks: RoomChecks,
         joins: Joins,
         badges: Badges,
+        judged: JudgedEvents,
     ) -> None:
         self._adapter = adapter  # what the core is told the events come from
+        self._judged = judged  # events already judged before delivery: not judged again
         self._directory = directory
         self._authors = authors
         self._commands = commands
@@ -61,11 +72,8 @@ class Dispatcher:
             case IncomingMessage():
                 await self._message(item)
             case IncomingReaction():
-                reaction = item.reaction
-                if reaction.message_author is None:  # not remembered when read
-                    author = await self._authors.of(item.queue, reaction.message.id)
-                    reaction = dataclasses.replace(reaction, message_author=_member(author))
-                await self._event(reaction)
+                if item.reaction.reaction_id not in self._judged:
+                    await self._event(await self._reaction(item))
             case IncomingCommand():
                 invocation, _ = await self._about(item.invocation)
                 await self._command(invocation)
@@ -89,16 +97,41 @@ class Dispatcher:
             case _:
                 assert_never(item)
 
+    async def judge_before_delivery(self, item: IncomingMessage | IncomingReaction) -> None:
+        """The core judges a message or reaction the homeserver has not stored yet, as it
+        judges one from sync (authors looked up the same way); a command in it runs when the
+        message arrives, as it only then exists."""
+        if isinstance(item, IncomingReaction):
+            await self._event(await self._reaction(item))
+        else:
+            await self._event(await self._completed(item, None))
+
+    async def _reaction(self, item: IncomingReaction) -> ReactionAdded:
+        reaction = item.reaction
+        if reaction.message_author is None:  # not remembered when read
+            author = await self._authors.of(item.queue, reaction.message.id)
+            reaction = dataclasses.replace(reaction, message_author=_member(author))
+        return reaction
+
     async def _message(self, item: IncomingMessage) -> None:
-        """The message (with whom it replies to and whose thread it is in) goes to the core;
-        if it is also a command, the command follows, then leaves the room if admins ask.
-        Authors remembered when the event was read are already in; the others are looked up."""
-        room_id, posted = item.queue, item.posted
+        """The message (with whom it replies to and whose thread it is in) goes to the core,
+        unless it was judged before delivery; if it is also a command, the command follows,
+        then leaves the room if admins ask."""
         command, replied = item.command, None
         if command is not None:
             command, replied = await self._about(command)
+        if item.posted.message.id not in self._judged:
+            await self._event(await self._completed(item, replied))
+        if command is not None:
+            await self._command(command)
+            await self._commands.answered_in_room(command)
+
+    async def _completed(self, item: IncomingMessage, replied: Replied | None) -> MessagePosted:
+        """Authors remembered when the event was read are already in; the others are looked
+        up (`replied`: a command's own fetch already told the replied-to author)."""
+        room_id, posted = item.queue, item.posted
         reply_author, starter = posted.reply_to_author, posted.thread_starter
-        if replied is not None:  # the same one fetch told the replied-to author
+        if replied is not None:
             reply_author = _member(replied.sender)
         elif item.reply_to and reply_author is None:
             reply_author = _member(await self._authors.of(room_id, item.reply_to))
@@ -108,10 +141,7 @@ class Dispatcher:
             posted = dataclasses.replace(
                 posted, reply_to_author=reply_author, thread_starter=starter
             )
-        await self._event(posted)
-        if command is not None:
-            await self._command(command)
-            await self._commands.answered_in_room(command)
+        return posted
 
     async def _about(
         self, invocation: CommandInvocation

@@ -104,9 +104,33 @@ class InboundReader:
             return self._reaction(facts, community, event)
         return None
 
+    def read_before_delivery(self, event: JsonDict) -> IncomingMessage | IncomingReaction | None:
+        """A member's message or reaction the homeserver asks about before storing it (see
+        presend.py): read as `read` would read it from sync, or None when it is nothing the
+        bot judges (the bot's own, a state event, a room outside every community, a command
+        room). Nothing is remembered: the event may never exist."""
+        room_id, sender = event.get("room_id"), event.get("sender")
+        if not isinstance(room_id, str) or not isinstance(sender, str):
+            return None
+        if not isinstance(event.get("event_id"), str) or "state_key" in event:
+            return None
+        facts = self._directory.rooms.get(room_id)
+        community = self._directory.community_of(room_id)
+        if facts is None or community is None or sender == self._bot_id:
+            return None
+        kind = event.get("type")
+        if room_id in self._directory.management or kind not in (*_MESSAGE_TYPES, "m.reaction"):
+            return None
+        if kind == "m.reaction":
+            item = self._reaction(facts, community, event)
+            return item if isinstance(item, IncomingReaction) else None
+        return self._message(facts, community, event)
+
     # --- messages -----------------------------------------------------------------------------
 
-    def _message(self, facts: RoomFacts, community: CommunityRef, event: JsonDict) -> WorkItem:
+    def _message(
+        self, facts: RoomFacts, community: CommunityRef, event: JsonDict
+    ) -> IncomingMessage:
         """Everything local is read now (roles as of this event), and the authors it touches if
         remembered; those not remembered are looked up later, off the sync loop."""
         room_id = facts.room_id
