@@ -36,20 +36,30 @@ class Handover:
 
     async def guard(self, what: str, work: Awaitable[Any]) -> None:
         """Run `work`; nothing but a cancellation escapes, and `drained()` waits for it."""
-        self._in_flight += 1
-        if self._in_flight == 1:
-            self._drained.clear()
+        self.enter()
         try:
             await work
         except asyncio.CancelledError:
             raise
         except Exception:
-            self.metrics["handler_errors"] += 1
-            log.exception("handling Discord %s failed; carrying on", what)
+            self.failed(what)
         finally:
-            self._in_flight -= 1
-            if self._in_flight == 0:
-                self._drained.set()
+            self.leave()
+
+    # `guard` in three calls, for the message hot path (one coroutine fewer per message)
+    def enter(self) -> None:
+        self._in_flight += 1
+        if self._in_flight == 1:
+            self._drained.clear()
+
+    def failed(self, what: str) -> None:
+        self.metrics["handler_errors"] += 1
+        log.exception("handling Discord %s failed; carrying on", what)
+
+    def leave(self) -> None:
+        self._in_flight -= 1
+        if self._in_flight == 0:
+            self._drained.set()
 
     async def push(self, event: Event) -> None:
         """Hand a neutral event to the core, in the caller's task (the core acts before this

@@ -85,8 +85,18 @@ class GatewayIntake:
     # --- members' activity --------------------------------------------------------------------
 
     async def message(self, message: discord.Message) -> None:
-        """A message, live or read back after a new session."""
-        await self._handover.guard("message", self._on_message(message))
+        """A message, live or read back after a new session (`Handover.guard`, inlined: every
+        message passes here)."""
+        handover = self._handover
+        handover.enter()
+        try:
+            await self._on_message(message)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            handover.failed("message")
+        finally:
+            handover.leave()
 
     async def _on_message(self, message: discord.Message) -> None:
         guild = message.guild
@@ -104,7 +114,11 @@ class GatewayIntake:
             client = self._clients.client
             http = client.http if client is not None else None
             event = await complete_reply(event, message, self._authors, http)
-        await self._handover.push(event)
+        handover = self._handover  # `Handover.push`, inlined
+        sink = handover.sink
+        if sink is not None:
+            handover.metrics["events"] += 1
+            await sink.handle_event(handover.adapter, event)
 
     async def reaction(self, payload: discord.RawReactionActionEvent) -> None:
         await self._handover.guard("reaction", self._on_reaction(payload))
