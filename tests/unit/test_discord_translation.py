@@ -56,7 +56,7 @@ def reference_role_of(author: discord.Member | discord.User) -> Role:
     perms = author.guild_permissions
     if perms.administrator or perms.manage_guild:
         return Role.ADMIN
-    if perms.manage_messages or perms.moderate_members:
+    if perms.manage_messages:
         return Role.MODERATOR
     return Role.MEMBER
 
