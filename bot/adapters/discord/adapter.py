@@ -107,6 +107,8 @@ class DiscordAdapter:
             self.shards,
             fill_tree=self._commands.fill_tree,
             on_component=self._components.interaction,
+            on_outdated_command=self._commands.publish_again_soon,
+            on_request=self._badge.roles.pacer.note_other,  # the global window counts all
             bad_events=self._bad_events,
             metrics=self.metrics,
             guild_ready_timeout=self.settings.guild_ready_timeout,

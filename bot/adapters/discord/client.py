@@ -21,6 +21,7 @@ from bot.adapters.discord.answers import NO_PINGS
 from bot.adapters.discord.failures import counting_trace
 from bot.adapters.discord.gateway_guard import BadEvents, guard_parsers
 from bot.adapters.discord.shards import ShardPlan
+from bot.adapters.discord.tree import AnsweringTree
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +59,8 @@ class GatewayClient(discord.Client):
         *,
         fill_tree: Callable[[GatewayClient], None],
         on_component: Callable[[discord.Interaction], Awaitable[None]],
+        on_outdated_command: Callable[[], None],
+        on_request: Callable[[], None] | None = None,
         bad_events: BadEvents,
         metrics: MutableMapping[str, int],
         guild_ready_timeout: float,
@@ -68,14 +71,14 @@ class GatewayClient(discord.Client):
             guild_ready_timeout=guild_ready_timeout,
             max_messages=None,
             allowed_mentions=NO_PINGS,
-            http_trace=counting_trace(metrics),
+            http_trace=counting_trace(metrics, on_request),
             **sharding,
         )
         self.intake = intake
         self.metrics = metrics
         self._fill_tree = fill_tree
         self._on_component = on_component
-        self.tree: app_commands.CommandTree[GatewayClient] = app_commands.CommandTree(self)
+        self.tree: app_commands.CommandTree[Any] = AnsweringTree(self, on_outdated_command)
         guard_parsers(self, bad_events)
 
     async def setup_hook(self) -> None:  # a restarted client gets the commands again

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
@@ -34,6 +35,7 @@ from bot.model import Access, CommandInvocation, CommandSpec, ParamKind, ParamSp
 log = logging.getLogger(__name__)
 
 DEFER_AFTER = 2.0  # seconds; Discord drops an interaction that is not answered within 3
+REPUBLISH_SECONDS = 60.0  # an outdated command publishes the commands again at most this often
 CommandCallback = Callable[[CommandSpec, discord.Interaction, dict[str, Any]], Awaitable[None]]
 
 _ANNOTATIONS: dict[ParamKind, Any] = {
@@ -122,29 +124,53 @@ class SlashCommands:
         self._locks = locks
         self._specs: list[CommandSpec] = []
         self.menus = MessageMenus(self.run, handover)
+        self._published_again = -REPUBLISH_SECONDS
+        self._tasks: set[asyncio.Task[None]] = set()
 
     async def register(self, specs: Sequence[CommandSpec]) -> None:
         """Publish slash commands (and message menu entries): to `command_guilds` at once if
-        set, else globally (slow)."""
+        set, else globally (slow). With `command_guilds`, global commands an earlier set-up
+        published are removed, or members would see every command twice."""
         self._specs = list(specs)
         self.menus.set_specs(self._specs)
         client = self._clients.require()
         self.fill_tree(client)
+        await self._publish(client)
+        if self._settings.command_guilds:
+            await self._sync(client, None)  # the tree holds no global command: clears them
+        if self._settings.linked_roles:
+            await self._handover.guard("linked roles", self._register_linked_role(client))
+
+    async def _publish(self, client: GatewayClient) -> None:
         targets: list[discord.Object | None] = [
             discord.Object(int(g)) for g in self._settings.command_guilds
         ] or [None]
         for guild in targets:
-            try:
-                await client.tree.sync(guild=guild)
-            except discord.HTTPException as exc:
-                log.error(
-                    "could not publish slash commands%s: %s. Fix: re-invite the bot with the"
-                    " applications.commands scope",
-                    f" to guild {guild.id}" if guild else "",
-                    exc,
-                )
-        if self._settings.linked_roles:
-            await self._handover.guard("linked roles", self._register_linked_role(client))
+            await self._sync(client, guild)
+
+    async def _sync(self, client: GatewayClient, guild: discord.Object | None) -> None:
+        try:
+            await client.tree.sync(guild=guild)
+        except discord.HTTPException as exc:
+            log.error(
+                "could not publish slash commands%s: %s. Fix: re-invite the bot with the"
+                " applications.commands scope",
+                f" to guild {guild.id}" if guild else "",
+                exc,
+            )
+
+    def publish_again_soon(self) -> None:
+        """A member used a command as it no longer is: publish the commands again, at most
+        once a minute (`tree.AnsweringTree`)."""
+        now = time.monotonic()
+        if now - self._published_again < REPUBLISH_SECONDS:
+            return
+        self._published_again = now
+        client = self._clients.client
+        if client is not None:
+            task = asyncio.create_task(self._handover.guard("publishing", self._publish(client)))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
 
     def fill_tree(self, client: GatewayClient) -> None:
         """The client's command tree holds exactly the known specs (also a restarted client's)."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import MutableMapping
+from collections.abc import Callable, MutableMapping
 from types import SimpleNamespace
 
 import aiohttp
@@ -19,6 +19,8 @@ import discord
 log = logging.getLogger(__name__)
 
 _SNOWFLAKE = re.compile(r"\d{15,21}")
+# the `trace_request_ctx` of a request the pacer sends (and so already counts) itself
+PACED: dict[str, bool] = {"paced": True}
 
 
 def redact(path: str) -> str:
@@ -26,8 +28,20 @@ def redact(path: str) -> str:
     return _SNOWFLAKE.sub("{id}", path)
 
 
-def counting_trace(metrics: MutableMapping[str, int]) -> aiohttp.TraceConfig:
-    """An aiohttp trace that counts 401/403/429/5xx answers; 401/403/5xx are logged too."""
+def counting_trace(
+    metrics: MutableMapping[str, int], on_start: Callable[[], None] | None = None
+) -> aiohttp.TraceConfig:
+    """An aiohttp trace that counts 401/403/429/5xx answers; 401/403/5xx are logged too.
+    `on_start`: told of every request sent but those the pacer sends itself (marked `PACED`),
+    so its global window counts everything the bot asks of Discord."""
+
+    async def on_request_start(
+        session: aiohttp.ClientSession,
+        context: SimpleNamespace,
+        params: aiohttp.TraceRequestStartParams,
+    ) -> None:
+        if on_start is not None and getattr(context, "trace_request_ctx", None) is not PACED:
+            on_start()
 
     async def on_end(
         session: aiohttp.ClientSession,
@@ -47,6 +61,7 @@ def counting_trace(metrics: MutableMapping[str, int]) -> aiohttp.TraceConfig:
             )
 
     trace = aiohttp.TraceConfig()
+    trace.on_request_start.append(on_request_start)
     trace.on_request_end.append(on_end)
     return trace
 

@@ -26,6 +26,7 @@ import aiohttp
 import discord
 
 from bot.adapters.base import AdapterError
+from bot.adapters.discord.failures import PACED
 
 log = logging.getLogger(__name__)
 
@@ -106,6 +107,14 @@ class Pacer:
                     self._sent.append(now)
                     return
                 await asyncio.sleep(wait)
+
+    def note_other(self) -> None:
+        """Another request of the bot's went out: it counts in the global window too."""
+        now = self._clock()
+        sent = self._sent
+        while sent and sent[0] <= now - 1.0:
+            sent.popleft()
+        sent.append(now)
 
     async def _wait(self, seconds: float | None) -> None:
         """Until the next answer arrives, or `seconds` pass (a window resets)."""
@@ -232,6 +241,7 @@ class MemberRoles:
                     headers=headers,
                     proxy=client.http.proxy,
                     proxy_auth=client.http.proxy_auth,
+                    trace_request_ctx=PACED,
                 ) as response:
                     body = _parsed(await response.text())
             except BaseException:
