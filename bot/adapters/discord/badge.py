@@ -159,6 +159,13 @@ class BadgeRole:
             if on:
                 raise AdapterError("the member is not in this server")
             return
+        if on and target is not None and target.pending:
+            # a role would let them past the server's membership screening; the badge is
+            # given when they pass it (the intake hands that over as their arrival). Members
+            # join into the cache (the members intent), so an uncached one is not asked about:
+            # one request per badge, not a fetch first (see test_rebadge)
+            log.info("badge in %s waits for a member to pass membership screening", guild.id)
+            return
         try:
             await self.roles.change(
                 self._clients.require(),

@@ -39,6 +39,8 @@ class GatewayHandlers(Protocol):
 
     async def member_join(self, member: discord.Member) -> None: ...
 
+    async def member_update(self, before: discord.Member, after: discord.Member) -> None: ...
+
     async def guild_join(self, guild: discord.Guild) -> None: ...
 
 
@@ -98,6 +100,9 @@ class GatewayClient(discord.Client):
 
     async def on_member_join(self, member: discord.Member) -> None:
         await self.intake.member_join(member)
+
+    async def on_member_update(self, before: discord.Member, after: discord.Member) -> None:
+        await self.intake.member_update(before, after)
 
     async def on_guild_join(self, guild: discord.Guild) -> None:
         await self.intake.guild_join(guild)

@@ -135,5 +135,11 @@ class GatewayIntake:
         )
 
     async def member_join(self, member: discord.Member) -> None:
-        if member.id != self.self_id:
+        """A member arrived; one still in membership screening arrives, for verifybot, when
+        they pass it (`member_update`): until then no role may be given."""
+        if member.id != self.self_id and not member.pending:
             await self._handover.guard("member join", self._handover.push(member_joined(member)))
+
+    async def member_update(self, before: discord.Member, after: discord.Member) -> None:
+        if before.pending and not after.pending:
+            await self.member_join(after)

@@ -96,11 +96,23 @@ class MemberActivity(Gateway):
             "MESSAGE_REACTION_ADD", data, await self.dispatch("MESSAGE_REACTION_ADD", data, guild)
         )
 
-    async def push_member_join(self, guild: Guild, user: User) -> Pushed:
+    async def push_member_join(self, guild: Guild, user: User, *, pending: bool = False) -> Pushed:
+        """A member joins; `pending`: the server has membership screening (rules to accept)
+        and the member has not passed it yet."""
         member = self.world.add_member(guild, user)
+        member.pending = pending
         data = {"guild_id": str(guild.id), **member.payload()}
         return Pushed(
             "GUILD_MEMBER_ADD", data, await self.dispatch("GUILD_MEMBER_ADD", data, guild)
+        )
+
+    async def push_screening_passed(self, guild: Guild, user: User) -> Pushed:
+        """The member accepted the server's rules: Discord clears `pending`."""
+        member = guild.member(user.id)
+        member.pending = False
+        data = {"guild_id": str(guild.id), **member.payload()}
+        return Pushed(
+            "GUILD_MEMBER_UPDATE", data, await self.dispatch("GUILD_MEMBER_UPDATE", data, guild)
         )
 
     async def push_member_leave(self, guild: Guild, user: User) -> Pushed:

@@ -84,6 +84,7 @@ class Member:
     user: User
     roles: list[int] = field(default_factory=list)
     joined_at: str = field(default_factory=iso_now)
+    pending: bool = False  # has not passed the server's membership screening yet
 
     def payload(self, *, with_user: bool = True, permissions: int | None = None) -> Json:
         data: Json = {
@@ -94,7 +95,7 @@ class Member:
             "deaf": False,
             "mute": False,
             "flags": 0,
-            "pending": False,
+            "pending": self.pending,
             "premium_since": None,
             "communication_disabled_until": None,
         }
