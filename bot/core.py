@@ -209,7 +209,9 @@ class BotCore:
             metrics.time_handler("event", time.perf_counter() - started)
 
     @timed("command")
-    async def handle_command(self, adapter: ChatAdapter, invocation: CommandInvocation) -> None:
+    async def handle_command(self, adapter: ChatAdapter, invocation: CommandInvocation) -> bool:
+        """Run a command for whoever invoked it; True when it ran to the end (the adapter may
+        then mark the button it came from as done)."""
         prefix = adapter.capabilities.command_prefix
         entry = self._commands.get(invocation.name)
         if entry is None:
@@ -220,31 +222,32 @@ class BotCore:
                 f"There is no {prefix}{invocation.name} command. Send {prefix}help to see the"
                 " commands you can use.",
             )
-            return
+            return False
         spec, handler = entry
         if invocation.event_id is not None and not await self.store.claim_event(
             adapter.network, invocation.event_id, self.clock()
         ):
             self.metrics.command("duplicate")
             log.info("command %s already handled; ignoring the redelivery", invocation.event_id)
-            return
+            return False
         if invocation.community is None and not spec.direct_ok:
             self.metrics.command("refused")
             await self._reply(
                 adapter, invocation, f"Run {prefix}{spec.name} in the community it is about."
             )
-            return
+            return False
         if invocation.invoker.role < spec.access:
             needed = "an admin" if spec.access >= Role.ADMIN else "a moderator"
             self.metrics.command("denied")
             await self._reply(adapter, invocation, f"Only {needed} can run {prefix}{spec.name}.")
-            return
+            return False
         try:
             values = bind_arguments(spec, invocation, adapter)
             answer = functools.partial(self._answer, adapter, invocation)
             answer_file = functools.partial(self._answer_file, adapter, invocation)
             await handler(CommandContext(invocation, spec, answer, answer_file), **values)
             self.metrics.command("ok")
+            return True
         except CommandError as exc:
             self.metrics.command("refused")
             await self._reply(adapter, invocation, str(exc))
@@ -256,6 +259,7 @@ class BotCore:
                 invocation,
                 "Something went wrong on my side; nothing was changed. Please try again later.",
             )
+        return False
 
     async def _reply(self, adapter: ChatAdapter, invocation: CommandInvocation, text: str) -> None:
         await self._guard("reply", adapter.respond(invocation, text, private=True))

@@ -266,18 +266,19 @@ class _HasMetrics(Protocol):
 
 S = TypeVar("S", bound=_HasMetrics)
 P = ParamSpec("P")
-Handler = Callable[Concatenate[S, P], Coroutine[Any, Any, None]]
+R = TypeVar("R")
+Handler = Callable[Concatenate[S, P], Coroutine[Any, Any, R]]
 
 
-def timed(kind: HandlerKind) -> Callable[[Handler[S, P]], Handler[S, P]]:
+def timed(kind: HandlerKind) -> Callable[[Handler[S, P, R]], Handler[S, P, R]]:
     """Times a handler method into `verifybot_handler_seconds{kind}`, failures included."""
 
-    def wrap(handler: Handler[S, P]) -> Handler[S, P]:
+    def wrap(handler: Handler[S, P, R]) -> Handler[S, P, R]:
         @functools.wraps(handler)
-        async def measured(self: S, /, *args: P.args, **kwargs: P.kwargs) -> None:
+        async def measured(self: S, /, *args: P.args, **kwargs: P.kwargs) -> R:
             started = time.perf_counter()
             try:
-                await handler(self, *args, **kwargs)
+                return await handler(self, *args, **kwargs)
             finally:
                 self.metrics.time_handler(kind, time.perf_counter() - started)
 

@@ -101,7 +101,9 @@ class EventSink(Protocol):
 
     async def handle_event(self, adapter: ChatAdapter, event: Event) -> None: ...
 
-    async def handle_command(self, adapter: ChatAdapter, invocation: CommandInvocation) -> None: ...
+    async def handle_command(self, adapter: ChatAdapter, invocation: CommandInvocation) -> bool:
+        """True when the command ran to the end (not refused, not failed)."""
+        ...
 
 
 @runtime_checkable

@@ -12,7 +12,7 @@ from datetime import timedelta
 
 from bot.actions import NotifyModerators
 from bot.messages import in_words
-from bot.model import CommunityRef, MemberRef
+from bot.model import Choice, CommunityRef, MemberRef
 from bot.storage.records import PendingRecord
 from bot.verification.context import OPEN, CheckContext, VerificationUnavailable
 from bot.verification.links import LinkClaims
@@ -47,7 +47,11 @@ class Review:
                 ctx.prefix(member.network),
                 lapses=in_words(record.expires_at, ctx.now()),
             )
-            await ctx.core.execute(NotifyModerators(community, text), actor=member)
+            decide = (  # buttons on Discord (Deny asks for the reason), commands on Matrix
+                Choice("Approve", "approve", (member.id,)),
+                Choice("Deny", "deny", (member.id,)),
+            )
+            await ctx.core.execute(NotifyModerators(community, text, decide), actor=member)
         return Result(
             True,
             "Your request is with the moderators",

@@ -48,9 +48,10 @@ class RecordingSink:
         self.events.append(event)
         self._arrived.set()
 
-    async def handle_command(self, adapter: ChatAdapter, invocation: CommandInvocation) -> None:
+    async def handle_command(self, adapter: ChatAdapter, invocation: CommandInvocation) -> bool:
         self.commands.append(invocation)
         self._arrived.set()
+        return True
 
     async def wait_for(
         self, kind: type[T], predicate: Callable[[T], bool] = lambda _: True, *, within: float = 10

@@ -93,7 +93,9 @@ class DiscordAdapter:
         self._directory = Directory(self._clients, config)
         self._facts = CommunityFactsReader(self._clients, settings, self._badge, self._enforcement)
         self._commands = SlashCommands(self._clients, settings, self._handover, locks)
-        self._components = Components(self._commands.run, self._commands.menus, self._handover)
+        self._components = Components(
+            self._commands.run, self._commands.menus, self._handover, self._commands.spec
+        )
         own_state = state  # the catch-up marks: per shard set when processes share the database
         if state is not None and self.shards is not None:
             own_state = ShardState(state, self.shards)

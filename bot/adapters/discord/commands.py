@@ -214,15 +214,25 @@ class SlashCommands:
     ) -> None:
         await self.run(f"/{spec.name}", interaction, invocation_from(spec, interaction, values))
 
+    def spec(self, name: str) -> CommandSpec | None:
+        return next((s for s in self._specs if s.name == name), None)
+
     async def run(
         self, what: str, interaction: discord.Interaction, invocation: CommandInvocation
-    ) -> None:
+    ) -> bool:
         """Hand a command to the core (from a slash command, a button or a message menu); defer
-        if the core needs longer than Discord waits."""
+        if the core needs longer than Discord waits. True when the core ran it to the end."""
         lock = self._locks.open(interaction.id)
         deferral = asyncio.create_task(answers.defer_later(interaction, lock, DEFER_AFTER))
+        ran = False
+
+        async def command() -> None:
+            nonlocal ran
+            ran = await self._handover.command(invocation)
+
         try:
-            await self._handover.guard(what, self._handover.command(invocation))
+            await self._handover.guard(what, command())
         finally:
             deferral.cancel()
             self._locks.close(interaction.id)
+        return ran

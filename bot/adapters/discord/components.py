@@ -7,7 +7,9 @@ same after a restart:
 
 * `verifybot:<command> <words…>` (`buttons`): the command, run as the clicker's own, access
   checked by the core as for any command, answered privately;
-* `verifybot/pick:…` and `verifybot/form:…` (`menus`): the steps after a message menu.
+* `verifybot/pick:…` and `verifybot/form:…` (`menus`): the steps after a message menu;
+* `verifybot/ask:<command> <words…>` (`asks`): the form a button opens for words it cannot
+  carry (a reason); once a button's command ran, its notice shows who decided.
 
 Anything else (another bot's component, an old format) is left alone.
 """
@@ -15,14 +17,24 @@ Anything else (another bot's component, an old format) is left alone.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 import discord
 
 from bot.adapters.discord.answers import data_of
-from bot.adapters.discord.buttons import read_button_id
+from bot.adapters.discord.asks import (
+    ask_form,
+    asked_text,
+    clicked_label,
+    mark_decided,
+    missing_text,
+    read_ask,
+)
+from bot.adapters.discord.buttons import BUTTON, read_button_id
 from bot.adapters.discord.handover import Handover
 from bot.adapters.discord.invocations import invocation_of
 from bot.adapters.discord.menus import MessageMenus, Run, read_form, read_pick
+from bot.model import CommandSpec
 
 log = logging.getLogger(__name__)
 
@@ -30,10 +42,17 @@ log = logging.getLogger(__name__)
 class Components:
     """Reads the bot's buttons, selects and forms back into commands."""
 
-    def __init__(self, run: Run, menus: MessageMenus, handover: Handover) -> None:
+    def __init__(
+        self,
+        run: Run,
+        menus: MessageMenus,
+        handover: Handover,
+        spec: Callable[[str], CommandSpec | None],
+    ) -> None:
         self._run = run
         self._menus = menus
         self._handover = handover
+        self._spec = spec  # a command's spec by name, to see what a button leaves out
 
     async def interaction(self, interaction: discord.Interaction) -> None:
         """Every interaction discord.py saw; slash commands and menus are the tree's."""
@@ -51,13 +70,40 @@ class Components:
             form = read_form(custom_id)
             if form is not None:
                 await self._menus.submitted(interaction, *form)
+            asked = read_ask(custom_id)
+            if asked is not None:
+                await self._answered(interaction, *asked)
             return
         button = read_button_id(custom_id)
         if button is not None:
-            name, words = button
-            invocation = invocation_of(interaction, name, positional=words)
-            await self._run(f"the {name} button", interaction, invocation)
+            await self._clicked(interaction, custom_id, *button)
             return
         pick = read_pick(custom_id)
         if pick is not None:
             await self._menus.picked(interaction, *pick)
+
+    async def _clicked(
+        self, interaction: discord.Interaction, custom_id: str, name: str, words: tuple[str, ...]
+    ) -> None:
+        """Run the button's command as the clicker's own; a command that needs words the
+        button cannot carry asks for them first (`asks`)."""
+        param = missing_text(self._spec(name), words)
+        if param is not None:
+            label = clicked_label(interaction.message, custom_id) or name
+            form = ask_form(name, words, label, param)
+            if form is not None:
+                await interaction.response.send_modal(form)
+                return
+        invocation = invocation_of(interaction, name, positional=words)
+        if await self._run(f"the {name} button", interaction, invocation):
+            await mark_decided(interaction, custom_id)
+
+    async def _answered(
+        self, interaction: discord.Interaction, name: str, words: tuple[str, ...]
+    ) -> None:
+        """The form a button opened is sent: its command runs with what was typed."""
+        param = missing_text(self._spec(name), words)
+        args = () if param is None else ((param.name, asked_text(interaction)),)
+        invocation = invocation_of(interaction, name, args=args, positional=words)
+        if await self._run(f"the {name} form", interaction, invocation):
+            await mark_decided(interaction, BUTTON + " ".join([name, *words]))

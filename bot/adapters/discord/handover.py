@@ -68,9 +68,11 @@ class Handover:
             self.metrics["events"] += 1
             await self.sink.handle_event(self.adapter, event)
 
-    async def command(self, invocation: CommandInvocation) -> None:
-        if self.sink is not None:
-            await self.sink.handle_command(self.adapter, invocation)
+    async def command(self, invocation: CommandInvocation) -> bool:
+        """True when the core ran the command to the end."""
+        if self.sink is None:
+            return False
+        return await self.sink.handle_command(self.adapter, invocation)
 
     async def drained(self) -> None:
         await self._drained.wait()

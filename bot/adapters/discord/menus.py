@@ -52,7 +52,8 @@ STALE = (
 )
 NOT_YOURS = "This form belongs to someone else. Use “{label}” on the message yourself."
 
-Run = Callable[[str, discord.Interaction, CommandInvocation], Awaitable[None]]
+# hands a command to the core; True when it ran to the end (`commands.SlashCommands.run`)
+Run = Callable[[str, discord.Interaction, CommandInvocation], Awaitable[bool]]
 
 
 @dataclass(frozen=True, slots=True)

@@ -263,7 +263,9 @@ class MatrixAdapter:
         await self._outbound.notify_admins(community, self._with_choices(text, choices))
 
     def _with_choices(self, text: str, choices: Sequence[Choice]) -> str:
-        return notices.with_choices(text, choices, self.settings.command_prefix)
+        return notices.with_choices(
+            text, choices, self.settings.command_prefix, self._commands.spec
+        )
 
     def message_link(self, message: MessageRef) -> str:
         """A matrix.to link to the event (no request is made)."""

@@ -68,6 +68,9 @@ class Commands:
         self._registered = asyncio.Event()
         self._pointed: set[str] = set()  # members told once that answers come by DM
 
+    def spec(self, name: str) -> CommandSpec | None:
+        return self._specs.get(name)
+
     def register(self, specs: Sequence[CommandSpec]) -> None:
         """Text commands need no registration with the homeserver; we only learn the names."""
         self._specs = {spec.name: spec for spec in specs}

@@ -2,20 +2,36 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from urllib.parse import quote
 
 from bot.adapters.matrix.rooms import POWER_LEVELS_LIMIT, Need, RoomFacts
-from bot.model import Choice
+from bot.model import Choice, CommandSpec
 
 
-def with_choices(text: str, choices: Sequence[Choice], prefix: str) -> str:
+def with_choices(
+    text: str,
+    choices: Sequence[Choice],
+    prefix: str,
+    spec: Callable[[str], CommandSpec | None] = lambda _: None,
+) -> str:
     """Matrix has no buttons: each one-step answer is written as the command to send, with
-    what it means, one a line, so a moderator can copy one into the room."""
+    what it means, one a line, so a moderator can copy one into the room. Required words the
+    choice leaves to the person (a reason) are shown as `<reason>`."""
     if not choices:
         return text
-    lines = [f"{choice.typed(prefix)} — {choice.label}" for choice in choices]
+    lines = [
+        f"{_typed(choice, prefix, spec(choice.command))} — {choice.label}" for choice in choices
+    ]
     return "\n".join([text, "To answer, send one of:", *lines])
+
+
+def _typed(choice: Choice, prefix: str, spec: CommandSpec | None) -> str:
+    typed = choice.typed(prefix)
+    if spec is None:
+        return typed
+    required = [p.name for p in spec.params if p.required]
+    return " ".join([typed, *(f"<{name}>" for name in required[len(choice.words) :])])
 
 
 def message_link(room_id: str, event_id: str) -> str:

@@ -10,7 +10,7 @@ from aiohttp import web
 
 from .errors import ApiError, form_error, missing_permissions, unknown
 from .messages import reaction_payload, rest_message
-from .objects import PUBLIC_THREAD, Channel, Json, Overwrite
+from .objects import PUBLIC_THREAD, Channel, Json, Overwrite, iso_now
 from .permissions import Perm
 from .rest import BODY, FILES, RestRoutes, Route, path_id
 
@@ -25,6 +25,7 @@ class ChannelRoutes(RestRoutes):
             ("GET", "/channels/{channel_id}/messages", self._list_messages),
             ("POST", "/channels/{channel_id}/messages", self._create_message),
             ("GET", "/channels/{channel_id}/messages/{message_id}", self._get_message),
+            ("PATCH", "/channels/{channel_id}/messages/{message_id}", self._edit_message),
             ("DELETE", "/channels/{channel_id}/messages/{message_id}", self._delete_message),
             (
                 "DELETE",
@@ -82,6 +83,22 @@ class ChannelRoutes(RestRoutes):
         guild = self.world.guild(channel.guild_id)
         perms = guild.channel_permissions(self.world.bot_member(guild), channel)
         return bool(perms & Perm.READ_MESSAGE_HISTORY)
+
+    async def _edit_message(self, request: web.Request) -> Json:
+        """Edit Message: only the bot's own; `content` and `components` as given (an empty
+        list takes the buttons away). Echoed as MESSAGE_UPDATE."""
+        guild, channel = self.world.locate_channel(path_id(request, "channel_id"))
+        message = self.world.message(channel.id, path_id(request, "message_id"))
+        if int(message["author"]["id"]) != self.world.bot.id:
+            raise ApiError(403, 50005, "Cannot edit a message authored by another user")
+        body = request[BODY]
+        if "content" in body:
+            message["content"] = body["content"] or ""
+        if "components" in body:
+            message["components"] = body["components"] or []
+        message["edited_timestamp"] = iso_now()
+        await self.dispatch("MESSAGE_UPDATE", message, guild)
+        return rest_message(message)
 
     async def _get_message(self, request: web.Request) -> Json:
         channel = self._readable(request)
