@@ -106,6 +106,7 @@ class SendDirect:
 class PostToChannel:
     channel: ChannelRef
     text: str
+    choices: tuple[Choice, ...] = ()  # buttons on Discord, commands to send on Matrix
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,6 +24,7 @@ from cogs.dashboard import Dashboard
 from cogs.filters import Filters
 from cogs.help import Help
 from cogs.housekeeping import Housekeeping
+from cogs.panel import Panel
 from cogs.reports import Reports
 from cogs.rights import DataRights
 from cogs.verification import Verification
@@ -43,7 +44,8 @@ def build_cogs(core: BotCore) -> tuple[list[Cog], VerificationService | None]:
     # Verification before Badges: on a join, the identity limit is settled before a badge shows
     cogs: list[Cog] = [Help(core), Verification(core, service), badges]
     features = [Filters(core), Reports(core), AuditTrailCommands(core), DataRights(core)]
-    return [*cogs, *features, Admin(core), Dashboard(core), Housekeeping(core)], service
+    staff = [Admin(core), Panel(core), Dashboard(core), Housekeeping(core)]
+    return [*cogs, *features, *staff], service
 
 
 def build_adapters(config: Config, core: BotCore) -> list[ChatAdapter]:

@@ -172,7 +172,9 @@ class ActionRunner:
         await self._adapter(action.member.network).send_direct(action.member, action.text)
 
     async def _post(self, action: act.PostToChannel) -> None:
-        await self._adapter(action.channel.network).post(action.channel, action.text)
+        await self._adapter(action.channel.network).post(
+            action.channel, action.text, choices=action.choices
+        )
 
     async def _notify_admins(self, action: act.NotifyAdmins) -> None:
         await self._adapter(action.community.network).notify_admins(action.community, action.text)

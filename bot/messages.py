@@ -181,6 +181,20 @@ _HOW_TO_VERIFY = (
 )
 
 
+def verification_panel(community_name: str) -> str:
+    """The standing message a panel carries: what verification is, and what each part does."""
+    return (
+        f"Verification in {community_name} is optional: unverified members keep taking"
+        " part. Verified members show a Verified badge, and anyone can choose to limit"
+        " replies, mentions and reactions from unverified accounts.\n"
+        "What is kept: a keyed fingerprint of the check (never your name, document or address),"
+        " its level and its dates. You can see it or have it erased at any time.\n"
+        "• Verify: your private link to verify.\n"
+        "• My filter: limit replies, mentions and reactions to you from unverified accounts.\n"
+        "• Held for me: what your filter kept back, for you alone to read."
+    )
+
+
 def badge_granted(community_name: str) -> str:
     return f"You are verified: your Verified badge is now shown in {community_name}."
 

@@ -273,6 +273,11 @@ class Choice:
     label: str
     command: str
     words: tuple[str, ...] = ()
+    # a standing offer (a panel): the message keeps it after someone takes it, where a
+    # decision's buttons go once one is taken
+    stays: bool = False
+    # choices sharing a group are one pick among them (a select on Discord), named by it
+    group: str = ""
 
     def typed(self, prefix: str) -> str:
         return " ".join([f"{prefix}{self.command}", *self.words])

@@ -6,7 +6,8 @@ select or a modal of the bot's is read, by what its custom id says. That is why 
 same after a restart:
 
 * `verifybot:<command> <words…>` (`buttons`): the command, run as the clicker's own, access
-  checked by the core as for any command, answered privately;
+  checked by the core as for any command, answered privately; `verifybot/stay:…` and
+  `verifybot/one:…` likewise, for a standing offer (a panel's buttons and select), which stays;
 * `verifybot/pick:…` and `verifybot/form:…` (`menus`): the steps after a message menu;
 * `verifybot/ask:<command> <words…>` (`asks`): the form a button opens for words it cannot
   carry (a reason); once a button's command ran, its notice shows who decided.
@@ -30,7 +31,7 @@ from bot.adapters.discord.asks import (
     missing_text,
     read_ask,
 )
-from bot.adapters.discord.buttons import BUTTON, read_button_id
+from bot.adapters.discord.buttons import BUTTON, read_button_id, read_pick_one
 from bot.adapters.discord.handover import Handover
 from bot.adapters.discord.invocations import invocation_of
 from bot.adapters.discord.menus import MessageMenus, Run, read_form, read_pick
@@ -81,6 +82,12 @@ class Components:
         pick = read_pick(custom_id)
         if pick is not None:
             await self._menus.picked(interaction, *pick)
+            return
+        one = read_pick_one(custom_id, data_of(interaction).get("values"))
+        if one is not None:  # a standing select (a panel's): run, and the select stays
+            name, words = one
+            invocation = invocation_of(interaction, name, positional=words)
+            await self._run(f"the {name} select", interaction, invocation)
 
     async def _clicked(
         self, interaction: discord.Interaction, custom_id: str, name: str, words: tuple[str, ...]
