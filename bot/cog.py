@@ -51,11 +51,13 @@ def command(
     access: Access = Access.MEMBER,
     direct_ok: bool = False,
     message_menu: str | None = None,
+    user_menu: str | None = None,
 ) -> Callable[[F], F]:
     """Mark a cog method as the handler of a command. Its parameters after `ctx` are the
     command's, declared once in the signature (see `bot.params`); a signature that cannot be a
     command's raises TypeError when the class is defined. `message_menu`: the label of an entry
-    on a message's own menu that runs the command about that message, where the network has one."""
+    on a message's own menu that runs the command about that message, where the network has one;
+    `user_menu`: likewise on a member's own menu, naming that member."""
 
     def mark(func: F) -> F:
         func.__verifybot_command__ = CommandSpec(  # type: ignore[attr-defined]
@@ -65,6 +67,7 @@ def command(
             access=access,
             direct_ok=direct_ok,
             message_menu=message_menu,
+            user_menu=user_menu,
         )
         return func
 

@@ -230,6 +230,9 @@ class CommandSpec:
     # the label of an entry on a message's own menu (Discord's "Apps" menu) that runs this
     # command about that message; on Matrix the command is sent as a reply instead
     message_menu: str | None = None
+    # the label of an entry on a member's own menu (Discord's "Apps" on a profile) that runs
+    # this command naming that member (its first member parameter)
+    user_menu: str | None = None
 
     def usage(self, prefix: str = "") -> str:
         parts = [f"{prefix}{self.name}"]

@@ -85,7 +85,11 @@ class MemberCommands(VerificationBase):
         else:
             await ctx.respond("You were not verified; nothing changed.")
 
-    @command("badge", help="Show whether you (or another member) hold the Verified badge here")
+    @command(
+        "badge",
+        help="Show whether you (or another member) hold the Verified badge here",
+        user_menu="Show badge",
+    )
     async def badge(
         self,
         ctx: CommandContext,

@@ -35,6 +35,7 @@ from bot.model import Access, CommandInvocation, CommandSpec, ParamKind, ParamSp
 log = logging.getLogger(__name__)
 
 DEFER_AFTER = 2.0  # seconds; Discord drops an interaction that is not answered within 3
+MENU_NAME_LIMIT = 32  # Discord's limit for a menu entry's name
 REPUBLISH_SECONDS = 60.0  # an outdated command publishes the commands again at most this often
 CommandCallback = Callable[[CommandSpec, discord.Interaction, dict[str, Any]], Awaitable[None]]
 
@@ -181,7 +182,7 @@ class SlashCommands:
         entries: list[app_commands.Command[Any, ..., None] | app_commands.ContextMenu] = [
             build_command(spec, self._on_command) for spec in self._specs
         ]
-        for spec, menu in self.menus.entries():
+        for spec, menu in [*self.menus.entries(), *self._user_menus()]:
             menu.default_permissions = _DEFAULT_PERMISSIONS.get(spec.access)
             entries.append(menu)
         for entry in entries:
@@ -189,6 +190,31 @@ class SlashCommands:
                 client.tree.add_command(entry, guilds=guilds)
             else:
                 client.tree.add_command(entry)
+
+    def _user_menus(self) -> list[tuple[CommandSpec, app_commands.ContextMenu]]:
+        """An entry on a member's own menu for each spec with a `user_menu`: the command runs
+        naming that member, answered privately like the slash command."""
+        found = []
+        for spec in self._specs:
+            param = next((p for p in spec.params if p.kind is ParamKind.MEMBER), None)
+            if spec.user_menu is not None and param is not None:
+                found.append((spec, self._user_menu(spec, spec.user_menu, param.name)))
+        return found
+
+    def _user_menu(self, spec: CommandSpec, label: str, param: str) -> app_commands.ContextMenu:
+        async def used(
+            interaction: discord.Interaction, member: discord.Member | discord.User
+        ) -> None:
+            invocation = invocation_of(interaction, spec.name, args=((param, str(member.id)),))
+            await self.run(f"the {spec.name} menu", interaction, invocation)
+
+        return app_commands.ContextMenu(
+            name=shorten(label, MENU_NAME_LIMIT),
+            callback=used,
+            allowed_contexts=app_commands.AppCommandContext(
+                guild=True, dm_channel=False, private_channel=False
+            ),
+        )
 
     async def _register_linked_role(self, client: GatewayClient) -> None:
         """Role-connection metadata `verified` (boolean), so servers can require the badge.

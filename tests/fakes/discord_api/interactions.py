@@ -20,7 +20,7 @@ from .rest import BODY, FILES, RestRoutes, Route, path_id
 
 EPHEMERAL = 1 << 6
 APPLICATION_COMMAND, COMPONENT, MODAL_SUBMIT = 2, 3, 5  # interaction types
-CHAT_INPUT, MESSAGE_COMMAND = 1, 3  # application command types
+CHAT_INPUT, USER_COMMAND, MESSAGE_COMMAND = 1, 2, 3  # application command types
 UPDATE_MESSAGE, MODAL = 7, 9  # callbacks that change the component's message, open a form
 DEFERRED = 5  # "thinking…": the answer follows (a slow bot sends it first)
 
@@ -151,6 +151,25 @@ class InteractionRoutes(RestRoutes):
             "guild_id": command.get("guild_id"),
             "target_id": message["id"],
             "resolved": {"messages": {message["id"]: rest_message(message)}},
+        }
+        return await self.push_interaction(guild, channel, user, APPLICATION_COMMAND, data)
+
+    async def push_user_command(
+        self, guild: Guild, channel: Channel, user: User, name: str, target: User
+    ) -> InteractionRecord:
+        """A member uses a member menu entry (Apps → `name` on `target`'s profile)."""
+        command = self.registered(guild, name, USER_COMMAND)
+        member = guild.member(target.id)
+        data = {
+            "id": command["id"],
+            "name": name,
+            "type": USER_COMMAND,
+            "guild_id": command.get("guild_id"),
+            "target_id": str(target.id),
+            "resolved": {
+                "users": {str(target.id): target.payload()},
+                "members": {str(target.id): member.payload(with_user=False)},
+            },
         }
         return await self.push_interaction(guild, channel, user, APPLICATION_COMMAND, data)
 
