@@ -27,6 +27,7 @@ from cogs.housekeeping import Housekeeping
 from cogs.panel import Panel
 from cogs.reports import Reports
 from cogs.rights import DataRights
+from cogs.setup import SetupCheck
 from cogs.verification import Verification
 
 log = logging.getLogger(__name__)
@@ -44,7 +45,7 @@ def build_cogs(core: BotCore) -> tuple[list[Cog], VerificationService | None]:
     # Verification before Badges: on a join, the identity limit is settled before a badge shows
     cogs: list[Cog] = [Help(core), Verification(core, service), badges]
     features = [Filters(core), Reports(core), AuditTrailCommands(core), DataRights(core)]
-    staff = [Admin(core), Panel(core), Dashboard(core), Housekeeping(core)]
+    staff = [Admin(core), Panel(core), SetupCheck(core), Dashboard(core), Housekeeping(core)]
     return [*cogs, *features, *staff], service
 
 

@@ -91,7 +91,9 @@ class DiscordAdapter:
             self._clients, settings, config, self._badge, self._admins
         )
         self._directory = Directory(self._clients, config)
-        self._facts = CommunityFactsReader(self._clients, settings, self._badge, self._enforcement)
+        self._facts = CommunityFactsReader(
+            self._clients, settings, self._badge, self._enforcement, config
+        )
         self._commands = SlashCommands(self._clients, settings, self._handover, locks)
         self._components = Components(
             self._commands.run, self._commands.menus, self._handover, self._commands.spec

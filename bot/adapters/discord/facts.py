@@ -28,7 +28,7 @@ from bot.adapters.discord.fixes import (
 )
 from bot.adapters.discord.staff import role_of
 from bot.adapters.discord.supervisor import ClientSupervisor
-from bot.config import DiscordSettings
+from bot.config import Config, DiscordSettings
 from bot.model import CommunityRef, MemberRef, Role, UnverifiedPolicy
 
 # where members post, so where unverified accounts must be kept in check
@@ -57,9 +57,11 @@ class CommunityFactsReader:
         settings: DiscordSettings,
         badge: BadgeRole,
         enforcement: NativeEnforcement,
+        config: Config | None = None,
     ) -> None:
         self._clients = clients
         self._settings = settings
+        self._config = config
         self._badge = badge
         self._enforcement = enforcement
 
@@ -94,7 +96,52 @@ class CommunityFactsReader:
         guild = self._guild(community)
         if guild is None:
             return []
-        return [*self._badge_problems(guild), *self._channel_problems(guild), *self._automod(guild)]
+        return [
+            *self._badge_problems(guild),
+            *self._channel_problems(guild),
+            *self._automod(guild),
+            *self._own_channels(community, guild),
+        ]
+
+    def _own_channels(self, community: CommunityRef, guild: discord.Guild) -> list[str]:
+        """The log and moderators' channels the configuration names: in this server, and
+        somewhere the bot can read and post."""
+        own = self._config.community("discord", community.id) if self._config else None
+        if own is None:
+            return []
+        found: list[str] = []
+        top = guild.me.top_role.name
+        for key, purpose, channel_id in (
+            ("log_channel", "the admins' log channel", own.log_channel),
+            ("moderator_channel", "the moderators' channel", own.moderator_channel),
+        ):
+            what = "admins" if key == "log_channel" else "moderators"
+            if channel_id is None:
+                continue
+            channel = guild.get_channel(int(channel_id)) if channel_id.isdigit() else None
+            if channel is None:
+                found.append(
+                    f"{purpose.capitalize()} ({key} = {channel_id}) is not a channel of this"
+                    f" server. Fix: set {key} to the id of one of its channels (right-click the"
+                    " channel → Copy Channel ID)."
+                )
+                continue
+            allowed = channel.permissions_for(guild.me)
+            missing = [
+                name
+                for name, has in (
+                    ("View Channel", allowed.view_channel),
+                    ("Send Messages", allowed.send_messages),
+                )
+                if not has
+            ]
+            if missing:
+                found.append(
+                    f"I cannot post in {purpose}, #{channel.name}, so what the {what} must know"
+                    f" does not reach them. Fix: edit #{channel.name} → Permissions → add {top}"
+                    f" and turn on {' and '.join(missing)}."
+                )
+        return found
 
     def _badge_problems(self, guild: discord.Guild) -> list[str]:
         role = self._badge.current(guild)
