@@ -77,6 +77,7 @@ class NotifySender:
     what: str = "message"  # what was stopped, as the sender would say it: "reply", "reaction"
     excerpt: str = ""  # the start of what was stopped, so the sender knows which one
     held: bool = False  # kept for the member it addressed (not just removed)
+    message: MessageRef | None = None  # what was stopped (was it ever delivered?)
 
 
 @dataclass(frozen=True, slots=True)

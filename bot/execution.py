@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bot import actions as act
-from bot.adapters.base import AdapterError, ChatAdapter, SenderNotifier
+from bot.adapters.base import AdapterError, ChatAdapter, DeliveryRefusals, SenderNotifier
 from bot.audit import AuditTrail
 from bot.config import Config
 from bot.messages import sender_notice
@@ -152,6 +152,11 @@ class ActionRunner:
             # a notice reaches a sender by direct message, unless the adapter has to post it
             in_direct_chat=adapter.capabilities.direct_commands
             and not isinstance(adapter, SenderNotifier),
+            delivered=not (
+                action.message is not None
+                and isinstance(adapter, DeliveryRefusals)
+                and adapter.refused_before_delivery(action.message)
+            ),
         )
         if isinstance(adapter, SenderNotifier):
             await adapter.notify_sender(action.member, action.channel, text)

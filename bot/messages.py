@@ -132,16 +132,25 @@ def sender_notice(
     held: bool,
     prefix: str,
     in_direct_chat: bool = False,
+    delivered: bool = True,
 ) -> str:
     """Told privately to an unverified sender whose message or reaction was stopped: which one,
-    where, why, and how to verify if they want to."""
+    where, why, and how to verify if they want to. `delivered` False: the homeserver refused it
+    before anyone saw it (deciding before delivery), so nothing was removed."""
     quoted = f" (“{excerpt}”)" if excerpt else ""
     where = f" in {place}" if place else ""
-    if held:
+    if held and not delivered:
+        first = (
+            f"Your {what}{where}{quoted} was not delivered, because {reason}. It is kept for"
+            " them to read privately if they choose."
+        )
+    elif held:
         first = (
             f"Your {what}{where}{quoted} was removed for everyone in that conversation, because"
             f" {reason}. They can still read it privately if they choose."
         )
+    elif not delivered:
+        first = f"Your {what}{where}{quoted} was not delivered: {reason}."
     else:
         first = f"Your {what}{where}{quoted} was removed: {reason}."
     how = (

@@ -51,6 +51,14 @@ class SenderNotifier(Protocol):
 
 
 @runtime_checkable
+class DeliveryRefusals(Protocol):
+    """An adapter that can refuse an event before the platform delivers it (Matrix with
+    synapse-http-antispam), and so say whether a stopped event ever reached anyone."""
+
+    def refused_before_delivery(self, message: MessageRef) -> bool: ...
+
+
+@runtime_checkable
 class PreSendProtection(Protocol):
     """An adapter that can stop mentions of members before they are delivered (Discord AutoMod).
 

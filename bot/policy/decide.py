@@ -20,6 +20,7 @@ from bot.model import (
     FilterLevel,
     MemberRef,
     MessagePosted,
+    MessageRef,
     ReactionAdded,
     Relation,
     UnverifiedPolicy,
@@ -142,7 +143,15 @@ def _notice(
         what=what,
         excerpt=excerpt(event),
         held=held,
+        message=_stopped(event),
     )
+
+
+def _stopped(event: Interaction) -> MessageRef:
+    """The event that was stopped: the message itself, or the reaction's own event."""
+    if isinstance(event, ReactionAdded) and event.reaction_id is not None:
+        return MessageRef(event.message.channel, event.reaction_id)
+    return event.message
 
 
 def _remove(event: Interaction, reason: str) -> RemoveMessage | RemoveReaction:

@@ -291,6 +291,10 @@ class MatrixAdapter:
         if not self.before_delivery.refuse(reaction_id, reason):
             await self._outbound.redact(message.channel.id, reaction_id, reason)
 
+    def refused_before_delivery(self, message: MessageRef) -> bool:
+        """Whether the homeserver refused this event on the bot's word (never delivered)."""
+        return message.id in self.before_delivery.refusals
+
     def join_request(self, user_id: str, room_id: str) -> tuple[ChannelRef, Actor] | None:
         """An account asking to join one of a community's rooms, as the core names both (its
         standing from the levels the room and community give it); None outside them."""

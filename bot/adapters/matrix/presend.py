@@ -77,6 +77,7 @@ class BeforeDelivery:
         self._read = read
         self._judge = judge
         self.judged = judged
+        self.refusals = JudgedEvents()  # event ids refused here: never delivered
         self._pending: dict[str, _Verdict] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self.pinged_at: float | None = None  # when the homeserver's module last said hello
@@ -126,6 +127,7 @@ class BeforeDelivery:
         if verdict is None or verdict.answered:
             return False
         verdict.refusal = reason
+        self.refusals.add(event_id)
         return True
 
     def _finished(self, task: asyncio.Task[None]) -> None:

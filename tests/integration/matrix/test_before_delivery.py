@@ -117,6 +117,14 @@ async def test_an_unverified_reply_to_a_filtering_member_is_never_delivered(
     assert "you are wrong, click here" in listing.content["body"]
     assert asked_bot.adapter.before_delivery.refused == 1
 
+    notice = await asked_bot.answer(mallory, "was not delivered")  # nothing was removed
+    told = notice.content["body"]
+    assert told.startswith(
+        "Your reply in general (“you are wrong, click here”) was not delivered, because the"
+        " member you replied to limits replies, mentions and reactions from unverified accounts."
+        " It is kept for them to read privately if they choose."
+    )
+
 
 async def test_a_verified_reply_is_delivered(asked_bot: AskedBot) -> None:
     c = asked_bot.community
