@@ -89,15 +89,22 @@ async def asked_bot(
         await bot.stop()
 
 
+async def alice_filters_replies(bot: AskedBot) -> tuple[MatrixMember, MatrixMember, str]:
+    """Alice filters replies and posts; mallory (unverified) is in the room. (alice, mallory,
+    alice's post)."""
+    c = bot.community
+    alice = await c.member_in_room("alice")
+    mallory = await c.member_in_room("mallory")
+    await alice.send_text(c.room, "!filter replies")
+    await bot.answer(alice, "Your filter is now replies")
+    return alice, mallory, await alice.send_text(c.room, "my news")
+
+
 async def test_an_unverified_reply_to_a_filtering_member_is_never_delivered(
     asked_bot: AskedBot,
 ) -> None:
     c = asked_bot.community
-    alice = await c.member_in_room("alice")
-    mallory = await c.member_in_room("mallory")
-    await alice.send_text(c.room, "!filter replies")
-    await asked_bot.answer(alice, "Your filter is now replies")
-    post = await alice.send_text(c.room, "my news")
+    alice, mallory, post = await alice_filters_replies(asked_bot)
 
     with pytest.raises(MatrixError) as refused:
         await mallory.reply(c.room, post, "you are wrong, click here")
@@ -212,11 +219,7 @@ async def test_while_the_bot_is_away_the_module_fails_open_and_the_bot_catches_u
     asked_bot: AskedBot,
 ) -> None:
     c = asked_bot.community
-    alice = await c.member_in_room("alice")
-    mallory = await c.member_in_room("mallory")
-    await alice.send_text(c.room, "!filter replies")
-    await asked_bot.answer(alice, "Your filter is now replies")
-    post = await alice.send_text(c.room, "my news")
+    alice, mallory, post = await alice_filters_replies(asked_bot)
     await asked_bot.stop()
 
     unwanted = await mallory.reply(c.room, post, "sent while the bot was away")  # delivered
