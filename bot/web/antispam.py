@@ -100,9 +100,9 @@ async def answer(request: web.Request) -> web.Response:
         return web.Response(status=400, text="the body is not a JSON object")
     callback = request.match_info["callback"]
     gate = _gate(request)
+    if gate is not None:
+        gate.before_delivery.heard()
     if callback == "ping":
-        if gate is not None:
-            gate.before_delivery.pinged()
         log.info("the homeserver's antispam module is connected")
         return web.json_response({"id": body.get("id"), "status": "ok"})
     if gate is None:  # Matrix not started (yet): nothing is known to decide with

@@ -329,8 +329,12 @@ class MatrixAdapter:
         return self._facts.member_count(community)
 
     def problems(self, community: CommunityRef) -> list[str]:
-        """What the admins must fix now, in the words of the notices they were sent."""
-        return self._facts.problems(community)
+        """What the admins must fix now, in the words of the notices they were sent; and
+        whether the homeserver asks before delivery as `[matrix.antispam]` expects."""
+        found = self._facts.problems(community)
+        if self.settings.antispam is not None and self.before_delivery.silent():
+            found.append(notices.antispam_silent(self.config.web.base_url))
+        return found
 
     def role_of(self, community: CommunityRef, member: MemberRef) -> Role | None:
         """The account's standing from power levels now, as its commands would get it."""

@@ -105,3 +105,15 @@ def verified_space_missing(space: str, bot_id: str) -> str:
         f"I am not a member of the Verified space {space}, so I cannot show badges. Invite"
         f" {bot_id} to it and give me power to invite and remove members there."
     )
+
+
+def antispam_silent(base_url: str) -> str:
+    """[matrix.antispam] is set, but the homeserver never asks: how to find out why."""
+    return (
+        "[matrix.antispam] is set, but the homeserver has not asked me anything since I started,"
+        " so held messages are still delivered and then redacted. Fix: in homeserver.yaml, load"
+        " synapse_http_antispam.HTTPAntispam with base_url"
+        f" {base_url}/antispam and the same secret as [matrix.antispam] secret, enable"
+        ' check_event_for_spam and user_may_join_room, and restart Synapse (README, "Matrix:'
+        ' deciding before delivery").'
+    )

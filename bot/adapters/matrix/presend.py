@@ -32,6 +32,9 @@ from bot.adapters.matrix.work import IncomingMessage, IncomingReaction
 log = logging.getLogger(__name__)
 
 JUDGED_KEPT = 20_000  # event ids: far more than arrive between a judgement and its sync
+# the module pings at Synapse's start (then every 5 s until answered) and asks about every event
+# sent, the bot's own notices included: two minutes of silence means it is not asking us
+SILENCE_SECONDS = 120.0
 
 
 class JudgedEvents:
@@ -80,14 +83,21 @@ class BeforeDelivery:
         self.refusals = JudgedEvents()  # event ids refused here: never delivered
         self._pending: dict[str, _Verdict] = {}
         self._tasks: set[asyncio.Task[None]] = set()
-        self.pinged_at: float | None = None  # when the homeserver's module last said hello
+        self.started_at = time.monotonic()
+        self.heard_at: float | None = None  # the homeserver's module last pinged or asked
         self.asked = 0
         self.refused = 0
         self.late = 0  # answers that missed the budget (the event was allowed)
         self.failed = 0  # judgements that failed (the event was allowed)
 
-    def pinged(self) -> None:
-        self.pinged_at = time.monotonic()
+    def heard(self) -> None:
+        """The homeserver's module pinged or asked something (its secret was right)."""
+        self.heard_at = time.monotonic()
+
+    def silent(self, after: float = SILENCE_SECONDS) -> bool:
+        """Configured, but nothing heard from the homeserver in `after` seconds since start:
+        its module is not loaded, or points elsewhere, or has another secret."""
+        return self.heard_at is None and time.monotonic() - self.started_at >= after
 
     async def ask(self, event: JsonDict, budget: float) -> Refusal | None:
         """None: let the homeserver store the event; else why not."""

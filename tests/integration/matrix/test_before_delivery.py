@@ -147,6 +147,7 @@ async def test_a_verified_reply_is_delivered(asked_bot: AskedBot) -> None:
     assert seen.content["body"] == "congratulations"
     assert asked_bot.adapter.before_delivery.asked >= 2  # asked about both, refused neither
     assert asked_bot.adapter.before_delivery.refused == 0
+    assert not asked_bot.adapter.before_delivery.silent(after=0)  # the set-up check's view
 
 
 async def test_read_only_refuses_an_unverified_post_with_the_reason(asked_bot: AskedBot) -> None:
