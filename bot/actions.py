@@ -127,6 +127,14 @@ class NotifyModerators:
     choices: tuple[Choice, ...] = ()
 
 
+@dataclass(frozen=True, slots=True)
+class TakeOffProfileBadge:
+    """The member's verification ended: the badge on their own profile goes (Discord's Linked
+    Roles, where they chose to show it; elsewhere nothing)."""
+
+    member: MemberRef
+
+
 Action = (
     Allow
     | Withhold
@@ -139,6 +147,7 @@ Action = (
     | PostToChannel
     | NotifyAdmins
     | NotifyModerators
+    | TakeOffProfileBadge
 )
 
 

@@ -54,7 +54,9 @@ def build_adapters(config: Config, core: BotCore) -> list[ChatAdapter]:
     if config.discord is not None:
         from bot.adapters.discord import DiscordAdapter
 
-        adapters.append(DiscordAdapter(config.discord, config, core.state_for("discord")))
+        adapters.append(
+            DiscordAdapter(config.discord, config, core.state_for("discord"), vault=core.store)
+        )
     if config.matrix is not None:
         from bot.adapters.matrix import MatrixAdapter
 

@@ -39,7 +39,7 @@ from bot.model import (
     Role,
 )
 from bot.policy import PolicySettings, PolicySources, is_live, nothing_to_do
-from bot.storage import ADAPTER_STATE, AUDIT, BUDGETS, Aggregate
+from bot.storage import ADAPTER_STATE, AUDIT, BUDGETS, ROLE_CONNECTIONS, Aggregate
 from bot.storage.cache import UNKNOWN, ReadCache, Unknown
 from bot.storage.records import CommunityPolicies
 from bot.storage.repo import Store
@@ -49,7 +49,7 @@ CogT = TypeVar("CogT", bound=Cog)
 Clock = Callable[[], datetime]
 # what the core itself keeps: the audit trail, allowances every feature may spend (codes mailed,
 # reports filed), adapters' durable state
-CORE_STORES: tuple[Aggregate, ...] = (AUDIT, BUDGETS, ADAPTER_STATE)
+CORE_STORES: tuple[Aggregate, ...] = (AUDIT, BUDGETS, ADAPTER_STATE, ROLE_CONNECTIONS)
 
 
 # the wall clock: `datetime.now(UTC)` without a Python frame of its own (read per message)

@@ -13,7 +13,13 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bot import actions as act
-from bot.adapters.base import AdapterError, ChatAdapter, DeliveryRefusals, SenderNotifier
+from bot.adapters.base import (
+    AdapterError,
+    ChatAdapter,
+    DeliveryRefusals,
+    ProfileBadgeHolder,
+    SenderNotifier,
+)
 from bot.audit import AuditTrail
 from bot.config import Config
 from bot.messages import sender_notice
@@ -56,6 +62,7 @@ class ActionRunner:
             act.PostToChannel: self._post,
             act.NotifyAdmins: self._notify_admins,
             act.NotifyModerators: self._notify_moderators,
+            act.TakeOffProfileBadge: self._take_off_profile_badge,
         }
 
     async def execute(self, action: act.Action, *, actor: MemberRef | None = None) -> bool:
@@ -83,8 +90,13 @@ class ActionRunner:
         self.metrics.action(action)
         if act.summary(action) is not None:
             log.info("%s", said)
-        if not isinstance(
-            action, act.SendDirect | act.PostToChannel | act.NotifySender | act.NotifyModerators
+        if not isinstance(  # messages, and a profile badge that is often not there
+            action,
+            act.SendDirect
+            | act.PostToChannel
+            | act.NotifySender
+            | act.NotifyModerators
+            | act.TakeOffProfileBadge,
         ):
             await self._audit(action, actor, said)
         return True
@@ -163,6 +175,11 @@ class ActionRunner:
         else:
             await adapter.send_direct(action.member, text)
 
+    async def _take_off_profile_badge(self, action: act.TakeOffProfileBadge) -> None:
+        adapter = self._adapter(action.member.network)
+        if isinstance(adapter, ProfileBadgeHolder):
+            await adapter.take_off_profile_badge(action.member)
+
     async def _set_badge(self, action: act.SetBadge) -> None:
         await self._adapter(action.member.network).set_badge(
             action.member, action.community, action.on
@@ -216,7 +233,7 @@ def _where(action: act.Action) -> tuple[str, str | None]:
         case act.ApplyPolicy(scope=scope):
             community = scope if isinstance(scope, CommunityRef) else scope.community
             return community.network, community.id
-        case act.SendDirect(member=member):
+        case act.SendDirect(member=member) | act.TakeOffProfileBadge(member=member):
             return member.network, None
         case act.PostToChannel(channel=channel):
             return channel.network, channel.community.id
@@ -231,6 +248,11 @@ def _target(action: act.Action) -> str | None:
             return s.id
         case act.RemoveReaction(reactor=r):
             return r.id
-        case act.NotifySender(member=m) | act.SetBadge(member=m) | act.SendDirect(member=m):
+        case (
+            act.NotifySender(member=m)
+            | act.SetBadge(member=m)
+            | act.SendDirect(member=m)
+            | act.TakeOffProfileBadge(member=m)
+        ):
             return m.id
     return None  # a policy names a place, not an account: the detail says where

@@ -11,7 +11,7 @@ import json
 from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
 
-from bot.actions import SetBadge
+from bot.actions import SetBadge, TakeOffProfileBadge
 from bot.cog import Cog, command
 from bot.messages import each
 from bot.model import CommandContext, CommandError, MemberRef
@@ -91,6 +91,7 @@ class DataRights(Cog):
         # badges first, and their audit rows written, so the erasure below reaches those too
         for community in communities:
             await self.core.execute(SetBadge(member, community, on=False))
+        await self.core.execute(TakeOffProfileBadge(member))  # its token is erased below
         await self.core.audit.flush()
         erased = await self.core.erase_member(member)  # one transaction: all or nothing
         await self.core.audit.write(
@@ -119,8 +120,9 @@ class DataRights(Cog):
 def _what_forget_does(prefix: str) -> str:
     return (
         "This erases everything I keep about your account: your verification and Verified"
-        " badge, your filter settings, what your filter held for you, any check under way and"
-        " your daily allowances. Reports about you or by you and the moderators' history stay,"
+        " badge (on your Discord profile too, if you chose to show it there), your filter"
+        " settings, what your filter held for you, any check under way and your daily"
+        " allowances. Reports about you or by you and the moderators' history stay,"
         " with your account replaced by a pseudonym, so moderators can finish their work. This"
         f" cannot be undone.\nTo go ahead, send {prefix}forget confirm within 10 minutes."
     )

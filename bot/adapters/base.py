@@ -51,6 +51,13 @@ class SenderNotifier(Protocol):
 
 
 @runtime_checkable
+class ProfileBadgeHolder(Protocol):
+    """An adapter that can show the badge on a member's own profile (Discord's Linked Roles)."""
+
+    async def take_off_profile_badge(self, member: MemberRef) -> None: ...
+
+
+@runtime_checkable
 class DeliveryRefusals(Protocol):
     """An adapter that can refuse an event before the platform delivers it (Matrix with
     synapse-http-antispam), and so say whether a stopped event ever reached anyone."""

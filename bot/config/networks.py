@@ -18,6 +18,8 @@ class DiscordSettings(Section):
     command_guilds: list[str] = []  # sync commands to these guilds at once (global sync is slow)
     guild_ready_timeout: Annotated[float, Field(gt=0, le=60)] = 2.0
     linked_roles: bool = False
+    # the application's OAuth2 secret: members who choose it get the badge on their profile
+    client_secret: SecretRef | None = None
     automod_mention_block: bool = True
     # several processes on one database: the total number of shards, and the ones this process
     # runs (each guild belongs to shard (guild_id >> 22) % shard_count); checked in

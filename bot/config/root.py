@@ -85,6 +85,16 @@ class Config(Section):
                         f"communities.{i}.rules: {category!r} is not a report category; choose"
                         f" from {', '.join(self.reports.categories)}"
                     )
+        if self.discord and self.discord.linked_roles and self.discord.client_secret is None:
+            problems.append(
+                "discord.client_secret: required with linked_roles (Developer Portal → OAuth2 →"
+                ' Client Secret); set client_secret = { env = "VERIFYBOT_DISCORD_CLIENT_SECRET" }'
+            )
+        if self.discord and self.discord.linked_roles and not self.web.enabled:
+            problems.append(
+                "discord.linked_roles: members give their consent on the bot's web pages, which"
+                " are off; set web.enabled = true or turn linked_roles off"
+            )
         if self.matrix and self.matrix.antispam and not self.web.enabled:
             problems.append(
                 "matrix.antispam: the homeserver asks the bot's web service, which is off;"
@@ -140,6 +150,8 @@ class Config(Section):
             )
         if self.discord:
             found.append(("discord.token", self.discord.token))
+            if self.discord.client_secret:
+                found.append(("discord.client_secret", self.discord.client_secret))
         if self.matrix:
             if self.matrix.access_token:
                 found.append(("matrix.access_token", self.matrix.access_token))

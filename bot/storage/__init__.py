@@ -14,6 +14,7 @@ from bot.storage.pending import PENDING_CHECKS
 from bot.storage.preferences import MEMBER_PREFERENCES
 from bot.storage.reports import REPORTS
 from bot.storage.rights import AGGREGATES, assert_no_account_ids_in_text
+from bot.storage.role_connections import ROLE_CONNECTIONS
 from bot.storage.verifications import VERIFICATIONS
 
 __all__ = [
@@ -25,6 +26,7 @@ __all__ = [
     "MEMBER_PREFERENCES",
     "PENDING_CHECKS",
     "REPORTS",
+    "ROLE_CONNECTIONS",
     "SENDER_NOTICES",
     "VERIFICATIONS",
     "AccountColumn",

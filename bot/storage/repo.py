@@ -18,6 +18,7 @@ from bot.storage.pending import PendingChecks
 from bot.storage.preferences import Preferences
 from bot.storage.reports import Reports
 from bot.storage.rights import DataRights
+from bot.storage.role_connections import RoleConnections
 from bot.storage.stats import Stats
 from bot.storage.verifications import Verifications
 
@@ -32,6 +33,7 @@ class Store(
     AdapterState,
     SenderNotices,
     Budgets,
+    RoleConnections,
     DataRights,
     Stats,
 ):

@@ -25,6 +25,7 @@ from bot.storage.notices import SENDER_NOTICES
 from bot.storage.pending import PENDING_CHECKS
 from bot.storage.preferences import MEMBER_PREFERENCES
 from bot.storage.reports import REPORTS
+from bot.storage.role_connections import ROLE_CONNECTIONS
 from bot.storage.verifications import VERIFICATIONS
 
 AGGREGATES: tuple[Aggregate, ...] = (
@@ -37,6 +38,7 @@ AGGREGATES: tuple[Aggregate, ...] = (
     REPORTS,
     AUDIT,
     ADAPTER_STATE,
+    ROLE_CONNECTIONS,
 )
 
 # The naming rule for columns that can hold an account id: these names, and names ending in

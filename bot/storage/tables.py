@@ -335,3 +335,18 @@ __all__ = [
     "SenderNotice",
     "Verification",
 ]
+
+
+class RoleConnection(Base):
+    """What it takes to clear a member's Discord profile badge later (Linked Roles): the refresh
+    token Discord gave when they chose to show it, encrypted (bot/adapters/discord/
+    linked_roles.py). Nothing else about the Discord account is kept."""
+
+    __tablename__ = "role_connections"
+    __table_args__ = (UniqueConstraint("network", "account_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    network: Mapped[str] = mapped_column(String(16))
+    account_id: Mapped[str] = mapped_column(ID)
+    sealed_token: Mapped[str] = mapped_column(Text)  # AES-GCM, base64; the key is not stored
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Final
 
-from bot.actions import SetBadge
+from bot.actions import SetBadge, TakeOffProfileBadge
 from bot.messages import in_words
 from bot.model import CommunityRef, MemberRef
 from bot.verification.context import CheckContext, RefreshBadges
@@ -41,6 +41,7 @@ class Lifecycle:
         """The member's own choice: the record and its identity bindings go, badges come off."""
         removed = await self.ctx.core.cache.delete_verification(member)
         await self._refresh(member)
+        await self.ctx.core.execute(TakeOffProfileBadge(member))
         if removed:
             await self.ctx.audit(None, member, "unverified", member, "")
         return removed
@@ -58,6 +59,7 @@ class Lifecycle:
             return False
         await ctx.audit(community, by, "revoked", member, reason)
         await self._refresh(member)
+        await ctx.core.execute(TakeOffProfileBadge(member))
         await ctx.tell(
             member,
             f"A moderator of {ctx.community_name(community)} revoked your verification:"
@@ -97,6 +99,7 @@ class Lifecycle:
             if record.network not in ctx.core.adapters:
                 continue
             await self._refresh(record.member)
+            await ctx.core.execute(TakeOffProfileBadge(record.member))
             await ctx.tell(
                 record.member,
                 f"Your verification has ended, so your Verified badge was removed. Run"

@@ -81,8 +81,8 @@ class Outcome:
         )
         await ctx.tell(member, message)
         if stands.here:
-            return Result(True, "You are verified", message)
-        return Result(True, f"Not enough for {ctx.community_name(origin)}", message)
+            return Result(True, "You are verified", message, member)
+        return Result(True, f"Not enough for {ctx.community_name(origin)}", message, member)
 
     async def _not_enough(
         self, member: MemberRef, origin: CommunityRef, proof: Proof, *, kept: bool

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from bot.model import MemberRef
 from bot.verification.links import LinkClaims
 from bot.verification.providers import VerificationFailed
 
@@ -60,6 +61,7 @@ class Result:
     ok: bool
     title: str
     message: str
+    member: MemberRef | None = None  # who verified (set on success): what the page may offer
 
 
 Started = Redirect | CodeSent | Result  # what starting each method shows

@@ -22,7 +22,7 @@ from aiohttp import web
 from bot.core import BotCore
 from bot.verification.service import VerificationService
 from bot.verification.titles import failure_title
-from bot.web import antispam, operations, verify
+from bot.web import antispam, operations, profile, verify
 from bot.web.dashboard import routes as dashboard
 from bot.web.keys import CORE_KEY, PAGES_KEY, SERVICE_KEY
 from bot.web.pages import STYLE, FormRejected, Pages
@@ -83,6 +83,7 @@ def create_app(core: BotCore, service: VerificationService | None) -> web.Applic
     operations.add_routes(app)
     app.router.add_get("/verify/assets/style.css", style)
     verify.add_routes(app)
+    profile.add_routes(app)  # the badge on a member's Discord profile, when linked_roles is on
     dashboard.add_routes(app)  # the admins' dashboard, when web.dashboard is on
     antispam.add_routes(app)  # the homeserver's questions, when [matrix.antispam] is set
     app.on_response_prepare.append(security_headers)

@@ -17,6 +17,7 @@ import jinja2
 from aiohttp import web
 
 from bot.core import BotCore
+from bot.model import MemberRef
 from bot.verification.identity import same
 from bot.verification.service import Result, VerificationService
 from bot.verification.titles import failure_title
@@ -77,11 +78,28 @@ class Pages:
             title=result.title,
             ok=result.ok,
             message=result.message,
+            profile_offer=result.ok and self.offers_profile_badge(result.member),
+        )
+
+    def offers_profile_badge(self, member: MemberRef | None) -> bool:
+        """A Discord member just verified, and the bot can put the badge on their profile."""
+        adapter = self.core.adapters.get("discord") if member is not None else None
+        return (
+            member is not None
+            and member.network == "discord"
+            and (getattr(adapter, "profile_badges", None) is not None)
         )
 
     def failure(self, title: str, message: str, status: int = 400) -> web.Response:
         """An ending that went wrong; `title` names the problem (see titles.py)."""
-        return self.render("result.html", status=status, title=title, ok=False, message=message)
+        return self.render(
+            "result.html",
+            status=status,
+            title=title,
+            ok=False,
+            message=message,
+            profile_offer=False,
+        )
 
     def rejected(self, exc: FormRejected) -> web.Response:
         self.core.metrics.form_refused(exc.reason)

@@ -24,6 +24,7 @@ import asyncio
 import logging
 from collections import defaultdict
 from collections.abc import AsyncIterator, Sequence
+from datetime import UTC, datetime
 
 from bot.adapters.base import AdapterError, AdapterState, Capabilities, EventSink
 from bot.adapters.discord.admin_notices import AdminNotices
@@ -39,6 +40,7 @@ from bot.adapters.discord.facts import CommunityFactsReader
 from bot.adapters.discord.gateway_guard import BadEvents
 from bot.adapters.discord.handover import Handover
 from bot.adapters.discord.intake import GatewayIntake
+from bot.adapters.discord.linked_roles import ProfileBadges, TokenVault
 from bot.adapters.discord.outbox import Outbox
 from bot.adapters.discord.removals import Removals
 from bot.adapters.discord.shards import ShardPlan, ShardState
@@ -69,9 +71,20 @@ class DiscordAdapter:
     network: Network = "discord"
 
     def __init__(
-        self, settings: DiscordSettings, config: Config, state: AdapterState | None = None
+        self,
+        settings: DiscordSettings,
+        config: Config,
+        state: AdapterState | None = None,
+        *,
+        vault: TokenVault | None = None,
     ) -> None:
         self.settings = settings
+        # the badge on members' own profiles, with their consent (Linked Roles)
+        self.profile_badges = (
+            ProfileBadges(settings, config, vault, lambda: datetime.now(UTC), self._application_id)
+            if settings.linked_roles and vault is not None
+            else None
+        )
         self.capabilities = Capabilities(ephemeral_replies=True, command_prefix="/")
         self.metrics: dict[str, int] = defaultdict(int)  # http_401/403/429/5xx, restarts, ...
         self.shards = ShardPlan.of(settings)  # None: one connection for every guild
@@ -153,6 +166,19 @@ class DiscordAdapter:
                 "stopping with %d Discord handler(s) still running", self._handover.in_flight
             )
         await self._clients.close()
+        if self.profile_badges is not None:
+            await self.profile_badges.close()
+
+    def _application_id(self) -> str:
+        client = self._clients.require()
+        if client.application_id is None:
+            raise AdapterError("not logged in to Discord yet")
+        return str(client.application_id)
+
+    async def take_off_profile_badge(self, member: MemberRef) -> None:
+        """The member's verification ended: the badge on their Discord profile goes too."""
+        if self.profile_badges is not None and member.network == "discord":
+            await self.profile_badges.take_off(member)
 
     def stats(self) -> dict[str, float]:
         """Refusals and outages (http_*), restarts, bad events, errors, catch-up for /metrics."""

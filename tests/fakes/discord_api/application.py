@@ -31,6 +31,10 @@ class ApplicationRoutes(RestRoutes):
         return {**self.world.bot.payload(), "verified": True, "mfa_enabled": False, "flags": 0}
 
     async def _me(self, request: web.Request) -> Json:
+        """The bot, or with a member's own OAuth2 token, that member."""
+        user_id = self.bearer_user(request)  # type: ignore[attr-defined]
+        if user_id is not None:
+            return dict(self.world.users[user_id].payload())
         return self._bot_user()
 
     async def _gateway_bot(self, request: web.Request) -> Json:

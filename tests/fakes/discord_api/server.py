@@ -62,6 +62,7 @@ from .faults import Delay, Failure, FaultControls, GlobalLimit, RateLimit
 from .gateway import GatewaySession
 from .interactions import InteractionRecord
 from .members import MemberRoutes
+from .oauth import OAuthRoutes, OAuthState
 from .objects import Json, Upload, User
 from .rest import API, BODY, FILES, Handler, json_response
 from .world import World
@@ -81,6 +82,7 @@ class RecordedRequest:
 
 
 class FakeDiscord(
+    OAuthRoutes,
     ApplicationRoutes,
     ComponentActivity,
     ChannelRoutes,
@@ -99,6 +101,7 @@ class FakeDiscord(
         shard_count: int = 1,
     ) -> None:
         self.world = world or World()
+        self.oauth = OAuthState()
         self.shard_count = shard_count  # what GET /gateway/bot recommends
         self.heartbeat_interval_ms = heartbeat_interval_ms
         self.requests: list[RecordedRequest] = []
@@ -219,6 +222,8 @@ class FakeDiscord(
         reason = request.headers.get("X-Audit-Log-Reason")
         token_in_url = path.startswith(("/interactions/", "/webhooks/"))
         authorized = request.headers.get("Authorization") == f"Bot {self.world.token}"
+        # a member's own token, or the application's credentials (checked by the route)
+        authorized |= path == "/oauth2/token" or self.bearer_user(request) is not None
         record = RecordedRequest(
             method=request.method,
             path=path,

@@ -110,7 +110,9 @@ async def test_without_command_guilds_commands_are_global_and_linked_roles_regis
 ) -> None:
     w = discord_world
     sink = RecordingSink()
-    adapter = await discord_adapter(sink, command_guilds=[], linked_roles=True)
+    adapter = await discord_adapter(
+        sink, command_guilds=[], linked_roles=True, client_secret=SecretRef(value="s")
+    )
     await adapter.register_commands(SPECS)
 
     assert sorted(c["name"] for c in w.world.global_commands) == ["approve", "filter", "policy"]

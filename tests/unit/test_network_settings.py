@@ -1,5 +1,6 @@
-"""[matrix.antispam]: refused with the fix when it cannot work, and its secret checked as every
-secret is; who may join a verified_only room, as the policy decides it."""
+"""Network settings that need others: [matrix.antispam] and Discord's linked_roles are refused
+with the fix when they cannot work, and their secrets checked as every secret is; and who may
+join a verified_only room, as the policy decides it."""
 
 from __future__ import annotations
 
@@ -61,3 +62,14 @@ def test_only_verified_only_keeps_an_uninvited_unverified_account_out(
     reason = join_refusal(policy, exempt=exempt, invited=invited)
     assert (reason == "only verified members can join there") is refused
     assert refused or reason is None
+
+
+def test_linked_roles_needs_the_client_secret_and_the_web_pages() -> None:
+    discord = {"token": {"env": "T"}, "linked_roles": True}
+    with pytest.raises(ConfigError) as caught:
+        parse_config({"discord": discord, "web": {"enabled": False}})
+    problems = caught.value.problems
+    assert any(p.startswith("discord.client_secret: required with linked_roles") for p in problems)
+    assert any("set web.enabled = true or turn linked_roles off" in p for p in problems)
+    fine = parse_config({"discord": {**discord, "client_secret": {"env": "S"}}}).config
+    assert ("discord.client_secret", fine.discord.client_secret) in fine.secrets()  # type: ignore[union-attr]
