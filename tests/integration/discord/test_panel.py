@@ -57,3 +57,7 @@ async def test_the_panel_verifies_sets_the_filter_and_lists_what_is_held(
     await discord_bot_with(web={"base_url": "https://verify.example.org"})
     again = await w.fake.push_select(w.alice, panel, "off")
     assert (await answer_to(w, again))["content"].startswith("Your filter is now off")
+    held_again = await w.fake.push_click(w.alice, panel, "verifybot/stay:held")
+    assert (await answer_to(w, held_again))["content"] == "Nothing is held for you."
+    link_again = await w.fake.push_click(w.bob, panel, "verifybot/stay:verify")
+    assert "https://verify.example.org/verify/" in (await answer_to(w, link_again))["content"]
