@@ -126,8 +126,9 @@ class HeldItems(Database):
     async def resolve_held(
         self, member: MemberRef, item_id: int, status: str, at: datetime
     ) -> HeldRecord | None:
-        """Release or dismiss one of the member's own held items; None if not theirs or gone."""
-        async with self._session() as session:
+        """Release or dismiss one of the member's own held items; None if not theirs or gone.
+        Immediate: it reads before it writes (see `DataRights._erase`)."""
+        async with self._session(immediate=True) as session:
             row = (
                 await session.execute(
                     _mine(select(t.HeldItem), member, "held").where(t.HeldItem.id == item_id)

@@ -123,7 +123,10 @@ class DataRights(Database):
     ) -> int:
         removed = 0
         pseudonyms = Pseudonyms()  # one per community, shared by every table in this erasure
-        async with self._session() as session:
+        # immediate: it reads (pseudonyms, rows) before it writes; on SQLite a deferred
+        # transaction whose snapshot another writer has moved past cannot start writing and
+        # fails at once ("database is locked"), where this one waits its turn
+        async with self._session(immediate=True) as session:
             for aggregate in aggregates:
                 removed += await aggregate.erase(session, member, only=only, pseudonyms=pseudonyms)
         await self._changed(Erased(member))
