@@ -73,6 +73,7 @@ from bot.policy.verified import (
     is_exempt,
     is_live,
     is_verified,
+    shows_profile_badge,
     standing,
     verified_here,
 )
@@ -105,6 +106,7 @@ __all__ = [
     "report_refusal",
     "should_raise_again",
     "should_welcome",
+    "shows_profile_badge",
     "standing",
     "touched_members",
     "verified_here",

@@ -37,6 +37,13 @@ def is_live(
     return (expires_at is None or now < expires_at) and level in accepted_levels
 
 
+def shows_profile_badge(expires_at: datetime | None, now: datetime) -> bool:
+    """Whether a verification in force (not revoked) earns the badge on the member's own
+    profile (Discord's Linked Roles): it is not run out. A profile is seen in every server,
+    so no one community's accepted levels apply."""
+    return expires_at is None or now < expires_at
+
+
 def verified_here(
     record: VerificationRecord | None,
     accepted_levels: frozenset[str],

@@ -18,7 +18,6 @@ and `authorization` = `[matrix.antispam] secret`. The module POSTs JSON to
 from __future__ import annotations
 
 import asyncio
-import hmac
 import json
 import logging
 import time
@@ -34,6 +33,7 @@ from bot.messages import refused_before_delivery
 from bot.model import Actor, ChannelRef
 from bot.policy import HELD_BY_FILTER
 from bot.web.keys import CORE_KEY
+from bot.web.security import bearer_matches
 
 log = logging.getLogger(__name__)
 
@@ -90,7 +90,7 @@ def add_routes(app: web.Application) -> None:
 
 
 async def answer(request: web.Request) -> web.Response:
-    if not _secret_matches(request):
+    if not bearer_matches(request, request.app[SECRET_KEY]):
         return request.app[REFUSED_KEY](request)
     try:
         body = json.loads(await request.read())
@@ -150,13 +150,6 @@ async def _join(
 
 def _refuse(text: str) -> web.Response:
     return web.json_response({"errcode": "M_FORBIDDEN", "error": text}, status=403)
-
-
-def _secret_matches(request: web.Request) -> bool:
-    """`Authorization: Bearer <secret>`, compared in constant time."""
-    scheme, _, given = request.headers.get("Authorization", "").partition(" ")
-    secret = request.app[SECRET_KEY]
-    return scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), secret)
 
 
 def _gate(request: web.Request) -> AntispamGate | None:

@@ -9,15 +9,13 @@ port; with `web.metrics_token` set, /metrics answers only a scraper that sends
 
 from __future__ import annotations
 
-import hmac
-
 from aiohttp import web
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from bot.config import Config
 from bot.core import BotCore
 from bot.web.keys import CORE_KEY, SERVICE_KEY
-from bot.web.security import security_headers
+from bot.web.security import bearer_matches, security_headers
 
 TOKEN_KEY: web.AppKey[bytes | None] = web.AppKey("metrics_token")
 
@@ -32,7 +30,7 @@ async def metrics(request: web.Request) -> web.Response:
     """The core's registry in the Prometheus text format (the cache's, the adapters' and the
     process's figures are read as this runs)."""
     token = request.app[TOKEN_KEY]
-    if token is not None and not _bearer_matches(request, token):
+    if token is not None and not bearer_matches(request, token):
         return web.Response(
             status=401,
             text="a bearer token is required",
@@ -40,12 +38,6 @@ async def metrics(request: web.Request) -> web.Response:
         )
     body = request.app[CORE_KEY].metrics.exposition()
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
-
-
-def _bearer_matches(request: web.Request, token: bytes) -> bool:
-    """`Authorization: Bearer <token>`, compared in constant time."""
-    scheme, _, given = request.headers.get("Authorization", "").partition(" ")
-    return scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), token)
 
 
 def metrics_token(config: Config) -> bytes | None:

@@ -17,6 +17,7 @@ import time
 from aiohttp import web
 
 from bot.adapters.discord.linked_roles import ProfileBadges, ProfileRefused
+from bot.policy import shows_profile_badge
 from bot.verification.identity import same
 from bot.web.keys import CORE_KEY, PAGES_KEY, SERVICE_KEY
 
@@ -89,7 +90,7 @@ async def done(request: web.Request) -> web.Response:
     try:
         connected = await badges.connect(code)
         live = await pages.core.cache.live_verification(connected.member)
-        verified = live is not None and (live[1] is None or live[1] > pages.core.clock())
+        verified = live is not None and shows_profile_badge(live[1], pages.core.clock())
         await badges.publish(connected, verified=verified)
     except ProfileRefused as exc:
         log.info("a profile badge was not set: %s", exc)

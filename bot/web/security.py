@@ -15,6 +15,7 @@ the cookie, and the SameSite=Lax cookie itself, remain the real defence.
 
 from __future__ import annotations
 
+import hmac
 from typing import Final
 from urllib.parse import urlsplit
 
@@ -23,6 +24,12 @@ from aiohttp import web
 from bot.web.keys import SERVICE_KEY
 
 REFERRER_POLICY: Final = "same-origin"  # also in templates/base.html; see above
+
+
+def bearer_matches(request: web.Request, secret: bytes) -> bool:
+    """`Authorization: Bearer <secret>`, compared in constant time (/metrics, /antispam)."""
+    scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+    return scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), secret)
 
 
 def form_targets(request: web.Request) -> str:

@@ -71,12 +71,14 @@ async def site(
 
 
 async def open_member(
-    chromium: Browser, site: Harness, test_name: str, width: int = WINDOW["width"]
+    chromium: Browser, site: Harness | str, test_name: str, width: int = WINDOW["width"]
 ) -> Member:
+    """A member's browser window on the bot (the harness, or the origin of another bot)."""
     context = await chromium.new_context(viewport={"width": width, "height": WINDOW["height"]})
     context.set_default_timeout(WAIT_MS)
     page = await context.new_page()
-    return Member(context, page, site.base_url, artifacts_for(test_name))
+    base = site if isinstance(site, str) else site.base_url
+    return Member(context, page, base, artifacts_for(test_name))
 
 
 async def finish(member: Member) -> None:

@@ -8,15 +8,19 @@ from __future__ import annotations
 import pytest
 from playwright.async_api import Browser
 
-from tests.browser.conftest import WAIT_MS, WINDOW, finish
-from tests.browser.member import Member, artifacts_for
+from tests.browser.conftest import finish, open_member
+from tests.browser.member import Member
 from tests.fixtures.discord_profile import ProfileSite, connection
 
 
-async def open_member(chromium: Browser, base: str, name: str) -> Member:
-    context = await chromium.new_context(viewport=WINDOW)
-    context.set_default_timeout(WAIT_MS)
-    return Member(context, await context.new_page(), base, artifacts_for(name))
+async def at_discords_page(chromium: Browser, profile_site: ProfileSite, name: str) -> Member:
+    """Alice, verified and signed in to Discord, follows the link to show her badge."""
+    w = profile_site.bot.w
+    await profile_site.bot.verify(w.alice)
+    w.fake.oauth.signed_in = w.alice
+    member = await open_member(chromium, profile_site.base, name)
+    await member.open(f"{profile_site.base}/verify/profile", "discord asks")
+    return member
 
 
 async def test_the_badge_is_shown_on_the_profile_through_discords_page(
@@ -25,11 +29,8 @@ async def test_the_badge_is_shown_on_the_profile_through_discords_page(
     request: pytest.FixtureRequest,
 ) -> None:
     w = profile_site.bot.w
-    await profile_site.bot.verify(w.alice)
-    w.fake.oauth.signed_in = w.alice
-    member = await open_member(chromium, profile_site.base, request.node.name)
+    member = await at_discords_page(chromium, profile_site, request.node.name)
     try:
-        await member.open(f"{profile_site.base}/verify/profile", "discord asks")
         assert "verifybot wants to access your account" in await member.text()
         await member.press("Authorize", "the badge shows")
         assert await member.heading() == "Verified on your Discord profile"
@@ -45,11 +46,8 @@ async def test_saying_no_on_discords_page_changes_nothing(
     request: pytest.FixtureRequest,
 ) -> None:
     w = profile_site.bot.w
-    await profile_site.bot.verify(w.alice)
-    w.fake.oauth.signed_in = w.alice
-    member = await open_member(chromium, profile_site.base, request.node.name)
+    member = await at_discords_page(chromium, profile_site, request.node.name)
     try:
-        await member.open(f"{profile_site.base}/verify/profile", "discord asks")
         await member.press("Cancel", "nothing changed")
         assert await member.heading() == "Nothing was changed"
     finally:

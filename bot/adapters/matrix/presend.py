@@ -38,7 +38,8 @@ SILENCE_SECONDS = 120.0
 
 
 class JudgedEvents:
-    """Event ids judged before delivery, the most recent `size` of them."""
+    """Event ids, the most recent `size` of them: those judged before delivery (and, kept
+    apart, those refused)."""
 
     def __init__(self, size: int = JUDGED_KEPT) -> None:
         self._size = size
